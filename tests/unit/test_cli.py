@@ -1,0 +1,83 @@
+"""The CLI: JSON contract and error handling (tiny models; the default model is stubbed)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from llm_core import __main__ as cli
+
+MODEL_FIELDS = {
+    "name",
+    "source",
+    "architecture",
+    "n_layers",
+    "n_heads",
+    "n_kv_heads",
+    "d_model",
+    "vocab_size",
+    "n_params",
+}
+
+
+@pytest.fixture
+def default_is_tiny(monkeypatch, tmp_path, tiny_model_dirs):
+    """Point the default model at a tiny llama so the CLI runs without the real one."""
+    from llm_core import default_model
+
+    monkeypatch.setenv("LLM_EXPLORER_CACHE", str(tmp_path / "cache"))
+    target = default_model.default_model_dir()
+    shutil.copytree(tiny_model_dirs["llama"], target)
+    (target / default_model.PROVENANCE_FILE).write_text(json.dumps({"source_wheel": "tiny"}))
+    return target
+
+
+def run_cli(capsys, *argv):
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_models_json_lists_default_and_outputs(
+    capsys, default_is_tiny, isolated_outputs, tiny_model_dirs
+):
+    shutil.copytree(tiny_model_dirs["qwen2"], isolated_outputs / "poems-lora")
+    code, out, _ = run_cli(capsys, "models", "--json")
+    assert code == 0
+    models = json.loads(out)["models"]
+    assert [m["name"] for m in models] == ["SmolLM2-135M-Instruct", "poems-lora"]
+    for entry in models:
+        assert set(entry) >= MODEL_FIELDS
+    assert models[1]["architecture"] == "Qwen2ForCausalLM"
+    assert models[1]["n_layers"] == 3
+
+
+def test_models_with_model_flag_adds_that_model(
+    capsys, default_is_tiny, isolated_outputs, tiny_model_dirs
+):
+    code, out, _ = run_cli(capsys, "models", "--json", "--model", str(tiny_model_dirs["gpt2"]))
+    assert code == 0
+    models = json.loads(out)["models"]
+    assert models[-1]["architecture"] == "GPT2LMHeadModel"
+
+
+def test_models_text_output(capsys, default_is_tiny, isolated_outputs):
+    code, out, _ = run_cli(capsys, "models")
+    assert code == 0
+    assert "SmolLM2-135M-Instruct: LlamaForCausalLM, 2 layers, 4 heads (2 kv)" in out
+
+
+def test_unknown_model_is_a_clean_error(capsys, default_is_tiny, isolated_outputs, tmp_path):
+    code, out, err = run_cli(capsys, "models", "--json", "--model", str(tmp_path / "missing"))
+    assert code == 2
+    assert json.loads(out)["type"] == "UnknownModelError"
+    assert err.startswith("error: No folder")
+
+
+def test_every_subcommand_accepts_model_and_json():
+    parser = cli.build_parser()
+    for name in cli.COMMANDS:
+        args = parser.parse_args([name, "--model", "x", "--json"])
+        assert (args.model, args.json) == ("x", True)

@@ -1,0 +1,39 @@
+"""Strings shared by every page: app title, navigation, sidebar, model loading."""
+
+STRINGS = {
+    "app.title": {"en": "LLM Explorer", "zh": "大模型探索器"},
+    "nav.home": {"en": "Home", "zh": "首页"},
+    "sidebar.language": {"en": "Language", "zh": "语言"},
+    "sidebar.model": {"en": "Model", "zh": "模型"},
+    "sidebar.model_default": {
+        "en": "default: SmolLM2-135M-Instruct (offline)",
+        "zh": "默认：SmolLM2-135M-Instruct（离线）",
+    },
+    "sidebar.model_custom": {
+        "en": "Other: hub id or local folder…",
+        "zh": "其他：Hub 模型名或本地文件夹…",
+    },
+    "sidebar.model_output": {"en": "saved: {name}", "zh": "已保存：{name}"},
+    "sidebar.custom_spec": {"en": "Hub id or local folder", "zh": "Hub 模型名或本地文件夹"},
+    "sidebar.custom_help": {
+        "en": "A Hugging Face id such as HuggingFaceTB/SmolLM2-135M-Instruct (needs the hub), "
+        "or a folder with config.json and *.safetensors.",
+        "zh": "Hugging Face 模型名，例如 HuggingFaceTB/SmolLM2-135M-Instruct（需要能访问 Hub），"
+        "或包含 config.json 和 *.safetensors 的文件夹。",
+    },
+    "sidebar.custom_empty": {
+        "en": "Type a hub id or folder above; using the default model meanwhile.",
+        "zh": "请在上方输入模型名或文件夹；暂时使用默认模型。",
+    },
+    "loader.converting": {
+        "en": "Preparing the default model (first run only: converting GGUF to safetensors)…",
+        "zh": "正在准备默认模型（仅首次运行：把 GGUF 转换为 safetensors）…",
+    },
+    "loader.converted": {"en": "Default model ready", "zh": "默认模型已就绪"},
+    "loader.loading": {"en": "Loading {name}…", "zh": "正在加载 {name}…"},
+    "loader.failed": {"en": "Could not load the model: {error}", "zh": "无法加载模型：{error}"},
+    "loader.fallback": {
+        "en": "Showing the default model instead.",
+        "zh": "改为显示默认模型。",
+    },
+}

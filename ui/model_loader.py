@@ -1,0 +1,54 @@
+"""The one cached model loader of the app.
+
+Models load once per process through a bounded ``st.cache_resource`` and are shared by
+every session. Pages never mutate them (fine-tuning copies), and every engine call that
+runs one holds ``LoadedModel.lock``, so concurrent sessions never run a model at once.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from llm_core.default_model import DEFAULT_SPEC, is_default_model_ready, prepare_default_model
+from llm_core.errors import LLMCoreError
+from llm_core.models import LoadedModel, load_model
+from ui.i18n import t
+
+# Two models fit comfortably in a hosted container's memory (the default takes ~0.6 GB).
+MAX_CACHED_MODELS = 2
+# Hosted deployments set this to 0 so visitors cannot load arbitrary server folders.
+ALLOW_LOCAL_PATHS = os.environ.get("LLM_EXPLORER_ALLOW_LOCAL_PATHS", "1") != "0"
+
+
+@st.cache_resource(max_entries=MAX_CACHED_MODELS, show_spinner=False)
+def _load_cached(spec: str) -> LoadedModel:
+    return load_model(spec, allow_local_paths=ALLOW_LOCAL_PATHS)
+
+
+def _prepare_default_with_progress() -> None:
+    """First run only: convert the default model while showing a progress bar."""
+    with st.status(t("loader.converting"), expanded=True) as status:
+        bar = st.progress(0.0)
+        prepare_default_model(lambda fraction, message: bar.progress(min(fraction, 1.0), message))
+        status.update(label=t("loader.converted"), state="complete", expanded=False)
+
+
+def get_model(spec: str) -> LoadedModel:
+    """The loaded model for ``spec``; raises ``LLMCoreError`` with a user-facing message."""
+    if spec == DEFAULT_SPEC and not is_default_model_ready():
+        _prepare_default_with_progress()
+    with st.spinner(t("loader.loading", name=spec)):
+        return _load_cached(spec)
+
+
+def get_model_or_default(spec: str) -> LoadedModel:
+    """Like ``get_model``, but a failure shows the error and falls back to the default model."""
+    if spec != DEFAULT_SPEC:
+        try:
+            return get_model(spec)
+        except LLMCoreError as error:
+            st.error(t("loader.failed", error=error))
+            st.info(t("loader.fallback"))
+    return get_model(DEFAULT_SPEC)

@@ -1,0 +1,54 @@
+"""The sidebar every page shares: language switch and model picker."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from llm_core.default_model import DEFAULT_SPEC
+from llm_core.models import list_saved_outputs
+from ui.catalog import LANGUAGES
+from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_KEY, t
+
+CUSTOM_CHOICE = "__custom__"
+MODEL_SPEC_KEY = "model_spec"
+
+
+def render_language_switch() -> None:
+    st.sidebar.radio(
+        "Language / 语言",  # bilingual on purpose: it must be readable before a choice is made
+        options=list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        horizontal=True,
+        key=LANGUAGE_KEY,
+        index=list(LANGUAGES).index(DEFAULT_LANGUAGE),
+    )
+
+
+def _choice_label(choice: str) -> str:
+    if choice == DEFAULT_SPEC:
+        return t("sidebar.model_default")
+    if choice == CUSTOM_CHOICE:
+        return t("sidebar.model_custom")
+    return t("sidebar.model_output", name=choice)
+
+
+def render_model_picker() -> str:
+    """Show the picker and return the chosen model spec (also kept in session state)."""
+    choices = [DEFAULT_SPEC, *(source.name for source in list_saved_outputs()), CUSTOM_CHOICE]
+    choice = st.sidebar.selectbox(
+        t("sidebar.model"), choices, format_func=_choice_label, key="model_choice"
+    )
+    spec = choice
+    if choice == CUSTOM_CHOICE:
+        typed = st.sidebar.text_input(
+            t("sidebar.custom_spec"), key="model_custom", help=t("sidebar.custom_help")
+        ).strip()
+        if not typed:
+            st.sidebar.caption(t("sidebar.custom_empty"))
+        spec = typed or DEFAULT_SPEC
+    st.session_state[MODEL_SPEC_KEY] = spec
+    return spec
+
+
+def selected_model_spec() -> str:
+    return st.session_state.get(MODEL_SPEC_KEY, DEFAULT_SPEC)

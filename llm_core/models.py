@@ -281,6 +281,23 @@ def load_model(
     return LoadedModel(model=model, tokenizer=tokenizer, description=description, source=source)
 
 
+def load_tokenizer(spec: str = DEFAULT_SPEC, allow_local_paths: bool = True) -> Any:
+    """Only the tokenizer of a model (cheap: no weights), e.g. to compare tokenizers."""
+    from transformers import AutoTokenizer
+
+    source = resolve_spec(spec, allow_local_paths)
+    location = str(prepare_default_model()) if source.kind == "default" else source.location
+    common = {"trust_remote_code": False}
+    if source.kind != "hub":
+        check_model_folder(Path(location))
+        return AutoTokenizer.from_pretrained(location, local_files_only=True, **common)
+    try:
+        return AutoTokenizer.from_pretrained(location, local_files_only=True, **common)
+    except (OSError, ValueError):
+        _probe_hub(location)
+        return AutoTokenizer.from_pretrained(location, **common)
+
+
 def _load_hub(repo_id: str) -> tuple[Any, Any]:
     try:  # already in the local Hugging Face cache: no network at all
         return _load_pretrained(repo_id, local_only=True)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from llm_core.default_model import DEFAULT_SPEC, is_default_model_ready, prepare_default_model
 from llm_core.errors import LLMCoreError
-from llm_core.models import LoadedModel, load_model
+from llm_core.models import LoadedModel, load_model, load_tokenizer
 from ui.i18n import t
 
 # Two models fit comfortably in a hosted container's memory (the default takes ~0.6 GB).
@@ -25,6 +25,15 @@ ALLOW_LOCAL_PATHS = os.environ.get("LLM_EXPLORER_ALLOW_LOCAL_PATHS", "1") != "0"
 @st.cache_resource(max_entries=MAX_CACHED_MODELS, show_spinner=False)
 def _load_cached(spec: str) -> LoadedModel:
     return load_model(spec, allow_local_paths=ALLOW_LOCAL_PATHS)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def get_tokenizer(spec: str):
+    """A model's tokenizer alone (no weights): for comparing several side by side.
+
+    Raises ``LLMCoreError`` with a user-facing message.
+    """
+    return load_tokenizer(spec, allow_local_paths=ALLOW_LOCAL_PATHS)
 
 
 def _prepare_default_with_progress() -> None:

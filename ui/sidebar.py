@@ -32,9 +32,22 @@ def _choice_label(choice: str) -> str:
     return t("sidebar.model_output", name=choice)
 
 
+def _apply_model_from_url(choices: list[str]) -> None:
+    """A shared link (?model=...) picks the model on a session's first run only."""
+    if "model_choice" in st.session_state or "model" not in st.query_params:
+        return
+    wanted = st.query_params["model"]
+    if wanted in choices:
+        st.session_state["model_choice"] = wanted
+    else:
+        st.session_state["model_choice"] = CUSTOM_CHOICE
+        st.session_state["model_custom"] = wanted
+
+
 def render_model_picker() -> str:
     """Show the picker and return the chosen model spec (also kept in session state)."""
     choices = [DEFAULT_SPEC, *(source.name for source in list_saved_outputs()), CUSTOM_CHOICE]
+    _apply_model_from_url(choices)
     choice = st.sidebar.selectbox(
         t("sidebar.model"), choices, format_func=_choice_label, key="model_choice"
     )

@@ -59,3 +59,18 @@ def test_saved_output_appears_in_picker_and_loads(isolated_outputs, tiny_model_d
     assert "saved: tiny-gpt2" in at.sidebar.selectbox[0].options
     assert any("tiny-gpt2" in s.value for s in at.subheader)
     assert {m.label: m.value for m in at.metric}["Layers"] == "2"
+
+
+def test_model_in_url_selects_it(isolated_outputs, tiny_model_dirs):
+    import shutil
+
+    from apptest_pages import APP, TIMEOUT_S
+    from streamlit.testing.v1 import AppTest
+
+    shutil.copytree(tiny_model_dirs["llama"], isolated_outputs / "shared-run")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.query_params["model"] = "shared-run"
+    at.run()
+    assert_clean(at)
+    assert at.sidebar.selectbox[0].value == "shared-run"
+    assert any("shared-run" in s.value for s in at.subheader)

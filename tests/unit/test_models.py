@@ -174,3 +174,19 @@ def test_hosted_mode_refuses_paths_outside_outputs(isolated_outputs):
     with pytest.raises(UnknownModelError, match="turned off"):
         resolve_spec("/etc", allow_local_paths=False)
     assert resolve_spec("org/model", allow_local_paths=False).kind == "hub"
+
+
+def test_load_tokenizer_alone_matches_the_models(tiny_model_dir):
+    from llm_core.models import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    loaded = load_model(str(tiny_model_dir))
+    text = "我爱吃苹果 and the cat 🙂"
+    assert tokenizer(text)["input_ids"] == loaded.tokenizer(text)["input_ids"]
+
+
+def test_load_tokenizer_refuses_non_model_folder(tmp_path):
+    from llm_core.models import load_tokenizer
+
+    with pytest.raises(NotAModelFolderError):
+        load_tokenizer(str(tmp_path))

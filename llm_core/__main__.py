@@ -86,9 +86,81 @@ def _prepare_run(args: argparse.Namespace) -> dict[str, Any]:
     return {"path": str(folder), "provenance": read_provenance(folder)}
 
 
+def _tokenize_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--text", required=True, help="text to tokenize")
+
+
+def _tokenize_run(args: argparse.Namespace) -> dict[str, Any]:
+    from llm_core.models import load_tokenizer
+    from llm_core.tokens import tokenize
+
+    return tokenize(load_tokenizer(args.model), args.text).to_json()
+
+
+REDUCTIONS = ("mean-heads", "mean-layers", "rollout")
+
+
+def _attention_args(parser: argparse.ArgumentParser) -> None:
+    from llm_core.tokens import LEVELS
+
+    parser.add_argument("--text", required=True, help="text to run the model on")
+    parser.add_argument("--level", choices=LEVELS, default="token", help="aggregate to this level")
+    parser.add_argument("--layer", type=int, help="layer index (0-based)")
+    parser.add_argument("--head", type=int, help="head index (0-based)")
+    parser.add_argument(
+        "--reduce",
+        choices=REDUCTIONS,
+        help="a reduced matrix instead of one head (mean-heads needs --layer)",
+    )
+
+
+def _attention_run(args: argparse.Namespace) -> dict[str, Any]:
+    from llm_core.attention import aggregate, capture_attention
+    from llm_core.errors import InputError
+    from llm_core.models import load_model
+    from llm_core.tokens import tokenize
+
+    if args.reduce is None and (args.layer is None or args.head is None):
+        raise InputError("Give --layer and --head, or --reduce mean-heads|mean-layers|rollout.")
+    if args.reduce in ("mean-layers", "rollout") and args.layer is not None:
+        raise InputError(f"--reduce {args.reduce} covers every layer: leave out --layer.")
+    if args.reduce is not None and args.head is not None:
+        raise InputError("--head selects one head; leave it out when using --reduce.")
+    if args.reduce == "mean-heads" and args.layer is None:
+        raise InputError("--reduce mean-heads averages the heads of one layer: give --layer.")
+    loaded = load_model(args.model)
+    tokenization = tokenize(loaded.tokenizer, args.text)
+    keep = [args.layer] if args.reduce is None else []
+    capture = capture_attention(loaded, tokenization.ids, layers=keep)
+    if args.reduce is None:
+        weights = capture.head(args.layer, args.head)
+    elif args.reduce == "mean-heads":
+        weights = capture.mean_heads[args.layer]
+    elif args.reduce == "mean-layers":
+        weights = capture.mean_layers()
+    else:
+        weights = capture.rollout
+    groups = [group.tokens for group in tokenization.groups(args.level)]
+    matrix = aggregate(weights.astype("float32"), groups)  # [query_group, key_group]
+    return {
+        "labels": [group.text for group in tokenization.groups(args.level)],
+        "level": args.level,
+        "layer": args.layer,
+        "head": args.head,
+        "reduce": args.reduce,
+        "weights": [[round(float(v), 6) for v in row] for row in matrix],
+    }
+
+
 COMMANDS: dict[str, Command] = {
     "models": ("list known models with their sizes", _models_args, _models_run),
     "prepare": ("convert the default model to safetensors (once)", _prepare_args, _prepare_run),
+    "tokenize": ("tokens, characters and words of a text", _tokenize_args, _tokenize_run),
+    "attention": (
+        "attention of one head, or a reduction, as a matrix",
+        _attention_args,
+        _attention_run,
+    ),
 }
 TEXT_FORMATTERS: dict[str, Callable[[Any], str]] = {"models": _models_text}
 
@@ -107,8 +179,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_transformers() -> None:
+    """Progress bars and advisory warnings would interleave with our own output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet_transformers()
     _help, _add, run = COMMANDS[args.command]
     try:
         result = run(args)

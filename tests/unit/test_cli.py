@@ -78,6 +78,94 @@ def test_unknown_model_is_a_clean_error(capsys, default_is_tiny, isolated_output
 
 def test_every_subcommand_accepts_model_and_json():
     parser = cli.build_parser()
+    required = {"tokenize": ["--text", "t"], "attention": ["--text", "t"]}
     for name in cli.COMMANDS:
-        args = parser.parse_args([name, "--model", "x", "--json"])
+        args = parser.parse_args([name, "--model", "x", "--json", *required.get(name, [])])
         assert (args.model, args.json) == ("x", True)
+
+
+def test_tokenize_json_contract(capsys, tiny_model_dirs):
+    code, out, _ = run_cli(
+        capsys,
+        "tokenize",
+        "--json",
+        "--model",
+        str(tiny_model_dirs["llama"]),
+        "--text",
+        "我爱 cats",
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert set(result) == {"tokens", "characters", "words"}
+    assert set(result["tokens"][0]) == {"id", "piece", "text", "start", "end", "special"}
+    covered = sorted(i for group in result["words"] for i in group["tokens"])
+    assert covered == list(range(len(result["tokens"])))
+
+
+@pytest.mark.parametrize("level", ["token", "character", "word"])
+def test_attention_json_rows_sum_to_one(capsys, tiny_model_dirs, level):
+    model = str(tiny_model_dirs["llama"])
+    code, out, _ = run_cli(
+        capsys,
+        "attention",
+        "--json",
+        "--model",
+        model,
+        "--text",
+        "我爱吃苹果 and cats",
+        "--level",
+        level,
+        "--layer",
+        "1",
+        "--head",
+        "3",
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert (result["layer"], result["head"]) == (1, 3)
+    weights = result["weights"]
+    assert len(weights) == len(result["labels"]) == len(weights[0])
+    for row in weights:
+        assert sum(row) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("reduce", ["mean-heads", "mean-layers", "rollout"])
+def test_attention_reductions(capsys, tiny_model_dirs, reduce):
+    extra = ["--layer", "0"] if reduce == "mean-heads" else []
+    code, out, _ = run_cli(
+        capsys,
+        "attention",
+        "--json",
+        "--model",
+        str(tiny_model_dirs["gpt2"]),
+        "--text",
+        "The cat sat on the mat",
+        "--level",
+        "word",
+        "--reduce",
+        reduce,
+        *extra,
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["labels"] == ["The", " cat", " sat", " on", " the", " mat"]
+    assert all(sum(row) == pytest.approx(1.0, abs=1e-4) for row in result["weights"])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--text", "hi"],  # neither a head nor a reduction
+        ["--text", "hi", "--reduce", "rollout", "--layer", "0"],
+        ["--text", "hi", "--reduce", "mean-heads"],
+        ["--text", "hi", "--layer", "99", "--head", "0"],
+        ["--text", "", "--layer", "0", "--head", "0"],
+    ],
+)
+def test_attention_bad_arguments_are_clean_errors(capsys, tiny_model_dirs, argv):
+    code, out, err = run_cli(
+        capsys, "attention", "--json", "--model", str(tiny_model_dirs["llama"]), *argv
+    )
+    assert code == 2
+    assert json.loads(out)["type"] == "InputError"
+    assert err.startswith("error: ")

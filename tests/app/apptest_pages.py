@@ -13,19 +13,24 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "views").glob("*.py"))
 TIMEOUT_S = 240  # the first run in a process loads the model
+HOME = "views/home.py"
 
 
 def open_page(page: str, lang: str = "en", **state: object) -> AppTest:
-    """Run app.py once with ``state`` preset, then switch to ``page`` and run it."""
+    """Run ``page`` (through app.py) once, with ``state`` preset in session state.
+
+    The page is chosen before the first run: a second run would meet the sidebar
+    quirk above with the language already switched.
+    """
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     at.session_state["lang"] = lang
     for key, value in state.items():
         at.session_state[key] = value
+    if page != HOME:
+        at.switch_page(page)
     at.run()
-    if page != "pages/home.py":
-        at.switch_page(page).run()
     return at
 
 

@@ -17,7 +17,7 @@ def test_every_page_runs_without_exception(page, lang):
 
 
 def test_home_shows_the_default_model_card_in_english():
-    at = open_page("pages/home.py", "en")
+    at = open_page("views/home.py", "en")
     assert_clean(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Layers"] == "30"
@@ -28,14 +28,14 @@ def test_home_shows_the_default_model_card_in_english():
 
 
 def test_home_in_chinese_translates_the_card():
-    at = open_page("pages/home.py", "zh")
+    at = open_page("views/home.py", "zh")
     assert_clean(at)
     assert at.title[0].value == "看见大语言模型如何工作"
     assert {m.label for m in at.metric} >= {"层数", "注意力头", "参数量"}
 
 
 def test_sidebar_offers_language_and_models():
-    at = open_page("pages/home.py")
+    at = open_page("views/home.py")
     assert at.sidebar.radio[0].options == ["English", "中文"]
     assert at.sidebar.selectbox[0].value == "default"
     assert at.sidebar.selectbox[0].options[0].startswith("default: SmolLM2")
@@ -43,7 +43,7 @@ def test_sidebar_offers_language_and_models():
 
 @pytest.mark.parametrize("spec", ["someone/unreachable-model", "/definitely/not/here", "a b c"])
 def test_bad_custom_model_shows_error_and_falls_back(spec):
-    at = open_page("pages/home.py", model_choice="__custom__", model_custom=spec)
+    at = open_page("views/home.py", model_choice="__custom__", model_custom=spec)
     assert_clean(at)
     assert at.error, "a bad model spec should show an error"
     assert any("default" in i.value.lower() for i in at.info)
@@ -54,7 +54,7 @@ def test_saved_output_appears_in_picker_and_loads(isolated_outputs, tiny_model_d
     import shutil
 
     shutil.copytree(tiny_model_dirs["gpt2"], isolated_outputs / "tiny-gpt2")
-    at = open_page("pages/home.py", model_choice="tiny-gpt2")
+    at = open_page("views/home.py", model_choice="tiny-gpt2")
     assert_clean(at)
     assert "saved: tiny-gpt2" in at.sidebar.selectbox[0].options
     assert any("tiny-gpt2" in s.value for s in at.subheader)

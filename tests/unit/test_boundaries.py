@@ -43,7 +43,7 @@ def test_every_catalog_key_used_exists():
     from ui.catalog import CATALOG
 
     used = set()
-    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]:
+    for path in [ROOT / "app.py", *(ROOT / "views").glob("*.py"), *(ROOT / "ui").glob("*.py")]:
         used |= set(
             re.findall(
                 r"""\b(?:t|template)\(\s*["']([\w.]+)["']\s*[,)]""",

@@ -3,6 +3,9 @@
 STRINGS = {
     "app.title": {"en": "LLM Explorer", "zh": "大模型探索器"},
     "nav.home": {"en": "Home", "zh": "首页"},
+    "nav.tokenizer": {"en": "Tokenizer", "zh": "分词器"},
+    "nav.attention": {"en": "Attention", "zh": "注意力"},
+    "nav.attention_math": {"en": "Attention math", "zh": "注意力公式"},
     "sidebar.language": {"en": "Language", "zh": "语言"},
     "sidebar.model": {"en": "Model", "zh": "模型"},
     "sidebar.model_default": {

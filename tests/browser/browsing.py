@@ -60,6 +60,8 @@ def serve_app(log_name: str = "streamlit-test.log") -> Iterator[str]:
                 "--server.headless=true",
                 f"--server.port={port}",
                 "--server.address=127.0.0.1",
+                # Tests write artifacts under the repo; a watcher would rerun the app.
+                "--server.fileWatcherType=none",
             ],
             cwd=ROOT,
             stdout=log,

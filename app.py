@@ -20,6 +20,8 @@ navigation = st.navigation(
         st.Page(
             "views/attention_math.py", title=t("nav.attention_math"), icon=":material/function:"
         ),
+        st.Page("views/generation.py", title=t("nav.generation"), icon=":material/edit_note:"),
+        st.Page("views/perplexity.py", title=t("nav.perplexity"), icon=":material/insights:"),
     ]
 )
 render_model_picker()

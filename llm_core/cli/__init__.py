@@ -20,14 +20,22 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from llm_core.cli import model_commands, text_commands
+from llm_core.cli import (
+    generation_commands,
+    model_commands,
+    text_commands,
+)
 from llm_core.default_model import DEFAULT_SPEC
 from llm_core.errors import LLMCoreError
 
 # name -> (help, function adding the command's own arguments, function running it)
 Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], Any]]
 
-COMMAND_MODULES = (model_commands, text_commands)
+COMMAND_MODULES = (
+    model_commands,
+    text_commands,
+    generation_commands,
+)
 COMMANDS: dict[str, Command] = {}
 TEXT_FORMATTERS: dict[str, Callable[[Any], str]] = {}
 for _module in COMMAND_MODULES:

@@ -78,7 +78,15 @@ def test_unknown_model_is_a_clean_error(capsys, default_is_tiny, isolated_output
 
 def test_every_subcommand_accepts_model_and_json():
     parser = cli.build_parser()
-    required = {"tokenize": ["--text", "t"], "attention": ["--text", "t"]}
+    required = {
+        "tokenize": ["--text", "t"],
+        "attention": ["--text", "t"],
+        "generate": ["--prompt", "t"],
+        "perplexity": ["--text", "t"],
+        "logit-lens": ["--text", "t"],
+        "finetune": ["--corpus", "x"],
+        "compress": ["--method", "int8"],
+    }
     for name in cli.COMMANDS:
         args = parser.parse_args([name, "--model", "x", "--json", *required.get(name, [])])
         assert (args.model, args.json) == ("x", True)

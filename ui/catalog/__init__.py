@@ -6,7 +6,14 @@ namespaced by page ("home.title"). ``CATALOG`` merges them and refuses duplicate
 
 from __future__ import annotations
 
-from ui.catalog import attention, attention_math, common, home, tokenizer
+from ui.catalog import (
+    attention,
+    attention_math,
+    common,
+    generation,
+    home,
+    tokenizer,
+)
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 
@@ -21,4 +28,4 @@ def _merge(*modules) -> dict[str, dict[str, str]]:
     return merged
 
 
-CATALOG = _merge(common, home, tokenizer, attention, attention_math)
+CATALOG = _merge(common, home, tokenizer, attention, attention_math, generation)

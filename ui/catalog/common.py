@@ -6,6 +6,8 @@ STRINGS = {
     "nav.tokenizer": {"en": "Tokenizer", "zh": "分词器"},
     "nav.attention": {"en": "Attention", "zh": "注意力"},
     "nav.attention_math": {"en": "Attention math", "zh": "注意力公式"},
+    "nav.generation": {"en": "Generation", "zh": "文本生成"},
+    "nav.perplexity": {"en": "Perplexity & logit lens", "zh": "困惑度与 logit lens"},
     "sidebar.language": {"en": "Language", "zh": "语言"},
     "sidebar.model": {"en": "Model", "zh": "模型"},
     "sidebar.model_default": {

@@ -1,0 +1,189 @@
+"""CLI commands about the next token: ``generate``, ``perplexity`` and ``logit-lens``.
+
+    python -m llm_core generate --prompt "The cat" --max-new-tokens 8 --greedy --json
+    python -m llm_core generate --prompt "今天天气真好" --temperature 0.8 --top-p 0.9 --seed 1
+    python -m llm_core perplexity --text "The cat sat on the mat" --json
+    python -m llm_core logit-lens --text "The capital of France is" --position -1 --json
+
+``--prompt`` and ``--text`` are checked when the command runs (not by argparse), so a
+missing one is reported like every other bad input: one line, and ``{"error": ...}``
+with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+SAMPLING_OPTIONS = ("temperature", "top_k", "top_p", "seed")
+
+
+def _generate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prompt", help="text for the model to continue (required)")
+    parser.add_argument("--max-new-tokens", type=int, default=32, help="default: %(default)s")
+    parser.add_argument(
+        "--greedy", action="store_true", help="always the most likely token (the default)"
+    )
+    parser.add_argument("--temperature", type=float, help="sample at this temperature (> 0)")
+    parser.add_argument("--top-k", type=int, help="sample from the k most likely tokens")
+    parser.add_argument("--top-p", type=float, help="sample from the nucleus holding this mass")
+    parser.add_argument("--seed", type=int, help="sampling seed (default 0)")
+    parser.add_argument("--num-beams", type=int, default=1, help="beam search with n beams")
+    parser.add_argument("--repetition-penalty", type=float, default=1.0, help="1.0 = off")
+    parser.add_argument(
+        "--num-return-sequences", type=int, default=1, help="samples or best beams to return"
+    )
+    parser.add_argument(
+        "--stop", action="append", default=[], help="stop string (repeat for several)"
+    )
+    parser.add_argument("--alternatives", type=int, default=10, help="top tokens kept per step")
+    parser.add_argument("--chat", action="store_true", help="wrap the prompt in the chat template")
+    parser.add_argument("--system", help="system message (with --chat)")
+
+
+def settings_from_args(args: argparse.Namespace) -> Any:
+    """The ``GenerationSettings`` the flags ask for; ``InputError`` for a bad combination."""
+    from llm_core.errors import InputError
+    from llm_core.sampling import GenerationSettings
+
+    given = [name for name in SAMPLING_OPTIONS if getattr(args, name) is not None]
+    if args.greedy and given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise InputError(f"--greedy takes no sampling options; drop {flags} or drop --greedy.")
+    if given and args.num_beams > 1:
+        raise InputError("Beam search (--num-beams) does not sample: drop the sampling options.")
+    if args.system is not None and not args.chat:
+        raise InputError("--system needs --chat (a raw prompt has no system message).")
+    options: dict[str, Any] = {"do_sample": bool(given)}
+    options.update({name: getattr(args, name) for name in given})
+    return GenerationSettings(
+        max_new_tokens=args.max_new_tokens,
+        num_beams=args.num_beams,
+        repetition_penalty=args.repetition_penalty,
+        num_return_sequences=args.num_return_sequences,
+        stop_strings=tuple(args.stop),
+        n_alternatives=args.alternatives,
+        **options,
+    ).validate()
+
+
+def _generate_run(args: argparse.Namespace) -> dict[str, Any]:
+    from llm_core.errors import InputError
+    from llm_core.generation import build_prompt_ids, generate
+    from llm_core.models import load_model
+
+    if args.prompt is None:
+        raise InputError("Give the text to continue with --prompt.")
+    settings = settings_from_args(args)
+    loaded = load_model(args.model)
+    ids = build_prompt_ids(loaded.tokenizer, args.prompt, chat=args.chat, system=args.system)
+    result = generate(loaded, ids, settings)
+    output = result.to_json()
+    output["finish_reason"] = result.finish_reason
+    if len(result.sequences) > 1:
+        output["sequences"] = [
+            {**sequence.to_json(), "finish_reason": sequence.finish_reason, "score": sequence.score}
+            for sequence in result.sequences
+        ]
+    return output
+
+
+def _generate_text(result: dict[str, Any]) -> str:
+    sequences = result.get("sequences", [result])
+    if len(sequences) == 1:
+        return result["text"]
+    return "\n".join(f"[{i + 1}] {sequence['text']}" for i, sequence in enumerate(sequences))
+
+
+def _perplexity_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--text", help="text to score (required)")
+
+
+def _perplexity_run(args: argparse.Namespace) -> dict[str, Any]:
+    from llm_core.errors import InputError
+    from llm_core.models import load_model
+    from llm_core.perplexity import perplexity
+
+    if args.text is None:
+        raise InputError("Give the text to score with --text.")
+    return perplexity(load_model(args.model), args.text).to_json()
+
+
+def _perplexity_text(result: dict[str, Any]) -> str:
+    lines = [f"{repr(result['tokens'][0]):>16}  (first token: no prediction)"]
+    for token, nll in zip(result["tokens"][1:], result["nll"], strict=True):
+        lines.append(f"{repr(token):>16}  {nll:7.3f} nats")
+    lines.append(f"perplexity {result['perplexity']:.3f}")
+    return "\n".join(lines)
+
+
+def _lens_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--text", help="text to read (required)")
+    parser.add_argument(
+        "--position", type=int, default=-1, help="token position (negative from the end)"
+    )
+    parser.add_argument("--k", type=int, default=5, help="top tokens per layer (default 5)")
+
+
+def _lens_run(args: argparse.Namespace) -> dict[str, Any]:
+    from llm_core.errors import InputError
+    from llm_core.logit_lens import logit_lens
+    from llm_core.models import load_model
+
+    if args.text is None:
+        raise InputError("Give the text to read with --text.")
+    loaded = load_model(args.model)
+    lens = logit_lens(loaded, args.text, position=args.position, k=args.k)
+    decode = loaded.tokenizer.decode
+    return {
+        "tokens": [decode([token_id]) for token_id in lens.token_ids],
+        "position": lens.position,
+        "layers": [
+            {
+                "layer": layer,  # 0 = embeddings, i = after block i - 1
+                "entropy": float(lens.entropy[layer]),
+                "top": [
+                    {"token_id": int(token_id), "token": token, "prob": float(prob)}
+                    for token_id, token, prob in zip(
+                        lens.top_ids[layer],
+                        lens.top_tokens[layer],
+                        lens.top_probs[layer],
+                        strict=True,
+                    )
+                ],
+            }
+            for layer in range(lens.n_layers + 1)
+        ],
+    }
+
+
+def _lens_text(result: dict[str, Any]) -> str:
+    lines = [f"position {result['position']}: {result['tokens'][result['position']]!r}"]
+    for row in result["layers"]:
+        top = "  ".join(f"{c['token']!r} {c['prob']:.2f}" for c in row["top"])
+        lines.append(f"layer {row['layer']:>3}  {top}")
+    return "\n".join(lines)
+
+
+COMMANDS = {
+    "generate": (
+        "generate text with per-step probabilities and alternatives",
+        _generate_args,
+        _generate_run,
+    ),
+    "perplexity": (
+        "per-token surprisal and the perplexity of a text",
+        _perplexity_args,
+        _perplexity_run,
+    ),
+    "logit-lens": (
+        "top next-token predictions read from every layer at one position",
+        _lens_args,
+        _lens_run,
+    ),
+}
+TEXT_FORMATTERS = {
+    "generate": _generate_text,
+    "perplexity": _perplexity_text,
+    "logit-lens": _lens_text,
+}

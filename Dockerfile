@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LLM_EXPLORER_CACHE=/home/app/cache \
     LLM_EXPLORER_OUTPUTS=/home/app/outputs \
     LLM_EXPLORER_ALLOW_LOCAL_PATHS=0 \
+    LLM_EXPLORER_CORPORA=/app/assets/corpora \
     HF_HOME=/home/app/hf
 
 # Chinese labels need CJK fonts (charts are rendered in the browser, diagrams too).

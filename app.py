@@ -22,6 +22,7 @@ navigation = st.navigation(
         ),
         st.Page("views/generation.py", title=t("nav.generation"), icon=":material/edit_note:"),
         st.Page("views/perplexity.py", title=t("nav.perplexity"), icon=":material/insights:"),
+        st.Page("views/finetune.py", title=t("nav.finetune"), icon=":material/model_training:"),
     ]
 )
 render_model_picker()

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from llm_core.cli import (
+    finetune_commands,
     generation_commands,
     model_commands,
     text_commands,
@@ -35,6 +36,7 @@ COMMAND_MODULES = (
     model_commands,
     text_commands,
     generation_commands,
+    finetune_commands,
 )
 COMMANDS: dict[str, Command] = {}
 TEXT_FORMATTERS: dict[str, Callable[[Any], str]] = {}

@@ -10,6 +10,7 @@ from ui.catalog import (
     attention,
     attention_math,
     common,
+    finetune,
     generation,
     home,
     tokenizer,
@@ -28,4 +29,4 @@ def _merge(*modules) -> dict[str, dict[str, str]]:
     return merged
 
 
-CATALOG = _merge(common, home, tokenizer, attention, attention_math, generation)
+CATALOG = _merge(common, home, tokenizer, attention, attention_math, generation, finetune)

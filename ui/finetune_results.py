@@ -1,0 +1,178 @@
+"""The Fine-tuning studio's results (before vs after) and its list of saved models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from llm_core.attention import aggregate
+from llm_core.attention_plots import attention_heatmap
+from llm_core.errors import LLMCoreError
+from llm_core.finetune import FinetuneResult
+from llm_core.finetune_plots import difference_heatmap
+from llm_core.outputs import delete_output, list_outputs, zip_output
+from ui.finetune_state import CHART, _duration, keep_choice
+from ui.i18n import t
+
+LEVELS = ("token", "character")
+
+
+def most_changed_head(result: FinetuneResult) -> tuple[int, int, float]:
+    """(layer, head, largest |after - before| of any weight) over every layer and head."""
+    best = (0, 0, -1.0)
+    before, after = result.before.attention, result.after.attention
+    for layer in range(min(before.n_layers, after.n_layers)):
+        change = np.abs(after.layer(layer) - before.layer(layer)).max(axis=(1, 2))  # [head]
+        head = int(change.argmax())
+        if change[head] > best[2]:
+            best = (layer, head, float(change[head]))
+    return best
+
+
+def show_metrics(result: FinetuneResult) -> None:
+    before, after = result.before.perplexity, result.after.perplexity
+    columns = st.columns(5)
+    help_text = t("finetune.ppl_help", tokens=f"{result.n_eval_tokens:,}")
+    columns[0].metric(t("finetune.ppl_before"), f"{before:,.2f}", help=help_text)
+    columns[1].metric(
+        t("finetune.ppl_after"),
+        f"{after:,.2f}",
+        f"{after - before:+,.2f}",
+        delta_color="inverse",
+        help=help_text,
+    )
+    speed = t("finetune.metric_speed_value", value=f"{result.tokens_per_s:,.0f}")
+    columns[2].metric(t("finetune.metric_speed"), speed)
+    columns[3].metric(t("finetune.metric_time"), _duration(result.wall_s))
+    share = result.n_trainable_params / max(result.n_params, 1)
+    columns[4].metric(
+        t("finetune.metric_trainable"),
+        f"{result.n_trainable_params:,}",
+        f"{share:.2%}",
+        delta_color="off",
+    )
+
+
+def show_samples(result: FinetuneResult) -> None:
+    st.subheader(t("finetune.samples_heading"))
+    st.caption(t("finetune.sample_prompt_shown", prompt=result.sample_prompt))
+    for column, side, snapshot in zip(
+        st.columns(2), ("before", "after"), (result.before, result.after), strict=True
+    ):
+        column.markdown(f"**{t(f'finetune.{side}')}**")
+        column.text(result.sample_prompt + snapshot.sample)
+
+
+def show_attention(result: FinetuneResult, job_id: int) -> None:
+    st.subheader(t("finetune.attention_heading"))
+    best_layer, best_head, _ = most_changed_head(result)
+    n_layers, n_heads = result.after.attention.n_layers, result.after.attention.n_heads
+    columns = st.columns([2, 2, 2])
+    layer = columns[0].number_input(
+        t("finetune.attention_layer"), 0, n_layers - 1, best_layer, key=f"ft_att_layer_{job_id}"
+    )
+    head = columns[1].number_input(
+        t("finetune.attention_head"), 0, n_heads - 1, best_head, key=f"ft_att_head_{job_id}"
+    )
+    keep_choice("ft_att_level", LEVELS, "character")
+    level = columns[2].radio(
+        t("finetune.attention_level"), LEVELS,
+        format_func={lv: t(f"finetune.level.{lv}") for lv in LEVELS}.__getitem__,
+        horizontal=True, key="ft_att_level",
+    )  # fmt: skip
+    tokens = result.attention_tokens
+    groups = [group.tokens for group in tokens.groups(level)]
+    labels = tokens.labels(level)
+    matrices = [
+        aggregate(s.attention.head(int(layer), int(head)), groups)
+        for s in (result.before, result.after)
+    ]
+    axes = {"query_title": t("finetune.query"), "key_title": t("finetune.key")}
+    zmax = max(float(m.max()) for m in matrices)
+    figures = [
+        attention_heatmap(
+            m,
+            labels,
+            title=t(f"finetune.{side}"),
+            value_name=t("finetune.weight"),
+            zmax=zmax,
+            **axes,
+        )
+        for side, m in zip(("before", "after"), matrices, strict=True)
+    ]
+    figures.append(
+        difference_heatmap(
+            *matrices,
+            labels,
+            title=t("finetune.difference"),
+            value_name=t("finetune.difference"),
+            **axes,
+        )
+    )
+    # Before and after side by side; the difference, the point of it all, below at the same size.
+    for index, (column, figure) in enumerate(
+        zip([*st.columns(2), st.columns(2)[0]], figures, strict=True)
+    ):
+        column.plotly_chart(figure, key=f"ft_att_{index}", **CHART)
+    change = float(np.abs(matrices[1] - matrices[0]).max())
+    st.caption(t("finetune.difference_caption", change=change, layer=best_layer, head=best_head))
+
+
+def show_result(result: FinetuneResult, job_id: int) -> None:
+    st.success(t("finetune.saved_as", name=result.output.rsplit("/", 1)[-1]))
+    show_metrics(result)
+    show_samples(result)
+    show_attention(result, job_id)
+
+
+# ---------------------------------------------------------------------------- saved models
+
+
+def _row(output) -> dict[str, object]:
+    record = output.provenance
+    metrics = record.get("metrics", {})
+    before, after = metrics.get("eval_perplexity_before"), metrics.get("eval_perplexity_after")
+    return {
+        t("finetune.col_name"): output.name,
+        t("finetune.col_method"): record.get("method", record.get("kind", "")),
+        t("finetune.col_base"): record.get("base_model_name", record.get("base_model", "")),
+        t("finetune.col_corpus"): record.get("corpus", {}).get("name", ""),
+        t("finetune.col_steps"): record.get("steps"),
+        t("finetune.col_ppl"): f"{before:,.2f} → {after:,.2f}" if before and after else "",
+        t("finetune.col_size"): round(output.n_bytes / 2**20, 1),
+        t("finetune.col_saved"): str(record.get("saved", "")).replace("T", " ").rstrip("Z"),
+    }
+
+
+def show_outputs() -> None:
+    """A table of saved models, with download (zip) and delete for the one picked."""
+    st.subheader(t("finetune.outputs_heading"))
+    if "ft_deleted" in st.session_state:
+        st.success(t("finetune.deleted", name=st.session_state.pop("ft_deleted")))
+    outputs = list_outputs()
+    if not outputs:
+        st.info(t("finetune.outputs_empty"))
+        return
+    st.dataframe(pd.DataFrame([_row(o) for o in outputs]), hide_index=True, width="stretch")
+    by_name = {o.name: o for o in outputs}
+    name = st.selectbox(t("finetune.output_pick"), list(by_name), key="ft_output_pick")
+    picked = by_name[name]
+    columns = st.columns([2, 2, 1, 2])
+    columns[0].download_button(
+        t("finetune.download_model"), lambda: zip_output(name), f"{name}.zip", "application/zip",
+        key=f"ft_zip_{name}", on_click="ignore",
+    )  # fmt: skip
+    if picked.has_adapter:
+        columns[1].download_button(
+            t("finetune.download_adapter"), lambda: zip_output(name, adapter_only=True),
+            f"{name}-adapter.zip", "application/zip", key=f"ft_zip_adapter_{name}", on_click="ignore",
+        )  # fmt: skip
+    confirm = columns[3].checkbox(t("finetune.delete_confirm", name=name), key=f"ft_confirm_{name}")
+    if columns[2].button(t("finetune.delete"), key=f"ft_delete_{name}", disabled=not confirm):
+        try:
+            delete_output(name)
+            st.session_state["ft_deleted"] = name
+            st.rerun()  # the table and the sidebar picker list it no more
+        except LLMCoreError as error:
+            st.error(str(error))

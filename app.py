@@ -23,6 +23,7 @@ navigation = st.navigation(
         st.Page("views/generation.py", title=t("nav.generation"), icon=":material/edit_note:"),
         st.Page("views/perplexity.py", title=t("nav.perplexity"), icon=":material/insights:"),
         st.Page("views/finetune.py", title=t("nav.finetune"), icon=":material/model_training:"),
+        st.Page("views/compression.py", title=t("nav.compression"), icon=":material/compress:"),
     ]
 )
 render_model_picker()

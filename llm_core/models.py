@@ -274,6 +274,10 @@ def load_model(
             model, tokenizer = _load_hub(source.location)
         else:
             model, tokenizer = _load_pretrained(source.location, local_only=True)
+            if "compression" in provenance:  # a saved compressed variant: e.g. its int8
+                from llm_core.compression_saving import restore_variant  # layers, rebuilt
+
+                model = restore_variant(model, Path(source.location), provenance)
     except MemoryError as error:
         raise ModelOutOfMemoryError(
             f"Not enough memory to load '{source.name}'. Close other apps, or pick a "

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from llm_core.cli import (
+    compress_commands,
     finetune_commands,
     generation_commands,
     model_commands,
@@ -37,6 +38,7 @@ COMMAND_MODULES = (
     text_commands,
     generation_commands,
     finetune_commands,
+    compress_commands,
 )
 COMMANDS: dict[str, Command] = {}
 TEXT_FORMATTERS: dict[str, Callable[[Any], str]] = {}

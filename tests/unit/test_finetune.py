@@ -353,3 +353,19 @@ def test_difference_heatmap_is_centred_on_zero_and_rows_sum_to_zero():
     assert loss_points(history) == {"train_loss": ([1, 2], [2.5, 2.0]), "eval_loss": ([0], [3.0])}
     figure = loss_figure(history, total_steps=10)
     assert [len(t.x) for t in figure.data] == [2, 1] and list(figure.layout.xaxis.range) == [0, 10]
+
+
+def test_an_int8_model_is_refused_for_lora_and_full_but_not_scratch(tiny_llama, isolated_outputs):
+    from dataclasses import replace
+
+    from llm_core.compression import copy_for_compression, quantize_int8
+
+    int8 = replace(tiny_llama, model=copy_for_compression(tiny_llama))
+    quantize_int8(int8.model, list(range(1, 40)))
+    for method in ("lora", "full"):
+        settings = FinetuneSettings(method=method, steps=2, **QUICK)
+        with pytest.raises(InputError, match="int8 layers"):
+            run(int8, settings, output_path(f"int8-{method}"))
+        assert not (isolated_outputs / f"int8-{method}").exists()
+    _, result = run(int8, FinetuneSettings(method="scratch", steps=2, **QUICK), output_path("s"))
+    assert (isolated_outputs / "s" / "config.json").exists()

@@ -10,6 +10,7 @@ from ui.catalog import (
     attention,
     attention_math,
     common,
+    compression,
     finetune,
     generation,
     home,
@@ -29,4 +30,6 @@ def _merge(*modules) -> dict[str, dict[str, str]]:
     return merged
 
 
-CATALOG = _merge(common, home, tokenizer, attention, attention_math, generation, finetune)
+CATALOG = _merge(
+    common, home, tokenizer, attention, attention_math, generation, finetune, compression
+)

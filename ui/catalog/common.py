@@ -9,6 +9,7 @@ STRINGS = {
     "nav.generation": {"en": "Generation", "zh": "文本生成"},
     "nav.perplexity": {"en": "Perplexity & logit lens", "zh": "困惑度与 logit lens"},
     "nav.finetune": {"en": "Fine-tuning studio", "zh": "微调工作室"},
+    "nav.compression": {"en": "Compression lab", "zh": "模型压缩实验室"},
     "sidebar.language": {"en": "Language", "zh": "语言"},
     "sidebar.model": {"en": "Model", "zh": "模型"},
     "sidebar.model_default": {

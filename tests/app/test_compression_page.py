@@ -1,0 +1,134 @@
+"""AppTest of the Compression lab: every technique's settings in both languages, a run with
+its table, samples and drift, saving, a cancel, bad input, and a busy slot. A tiny
+random model keeps the runs fast."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import pytest
+from apptest_pages import ROOT, TIMEOUT_S, assert_clean, open_page
+from streamlit.testing.v1 import AppTest
+
+from llm_core.jobs import JOB_SLOT
+
+pytestmark = pytest.mark.app
+
+PAGE = str(ROOT / "views" / "compression.py")
+TINY = "tiny-llama"
+WAIT_S = 120
+
+
+@pytest.fixture(autouse=True)
+def free_slot():
+    """The slot is process-wide: no test may leave a job running for the next one."""
+    yield
+    running = JOB_SLOT.running()
+    if running is not None:
+        running.cancel()
+        assert running.wait(WAIT_S)
+
+
+@pytest.fixture
+def tiny(isolated_outputs, tiny_model_dirs):
+    shutil.copytree(tiny_model_dirs["llama"], isolated_outputs / TINY)
+    return isolated_outputs
+
+
+def open_lab(lang: str = "en", technique: str = "prune") -> AppTest:
+    """The page alone, as the sidebar leaves it with the tiny model picked."""
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT_S)
+    at.session_state["lang"] = lang
+    at.session_state["model_spec"] = TINY
+    at.session_state["cmp_technique"] = technique
+    at.run()
+    at.number_input(key="cmp_eval_tokens").set_value(512)
+    return at
+
+
+def run_until(at: AppTest, done, timeout_s: float = WAIT_S) -> AppTest:
+    """Rerun (as the page's polling fragment would) until ``done(at)``."""
+    deadline = time.monotonic() + timeout_s
+    while not done(at):
+        assert time.monotonic() < deadline, "the page never showed what was awaited"
+        time.sleep(0.3)
+        at.run()
+        assert_clean(at)
+    return at
+
+
+def has_result(at: AppTest) -> bool:
+    return any(m.label in ("Top-1 agreement", "Top-1 一致率") for m in at.metric)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [("en", "Compression lab: smaller, faster — at what price?"), ("zh", "模型压缩实验室")],
+)
+def test_the_lab_opens_through_the_app_in_both_languages(lang, title):
+    at = open_page("views/compression.py", lang)
+    assert_clean(at)
+    assert at.title[0].value.startswith(title)
+    assert not at.error
+
+
+@pytest.mark.parametrize("technique", ["int8", "bf16", "prune", "heads", "distill", "sweep"])
+def test_every_technique_shows_its_settings(tiny, technique):
+    at = open_lab("zh", technique)
+    assert_clean(at)
+    assert not at.button(key="cmp_run").disabled
+
+
+def test_a_run_shows_the_comparison_and_saves(tiny):
+    at = open_lab("en", "prune")
+    at.slider(key="cmp_sparsity").set_value(60)
+    at.button(key="cmp_run").click().run()
+    run_until(at, has_result)
+    table = at.dataframe[0].value
+    assert list(table.iloc[:, 0])[:2] == ["Parameters", "All tensors (MB)"]
+    sparsity = table[table.iloc[:, 0] == "Sparsity of linear weights"].iloc[0, 2]
+    assert sparsity == "60.00 %"
+    assert len(at.get("plotly_chart")) >= 2  # sizes and attention drift
+    form_name = [w for w in at.text_input if w.label == "Output name"][0]
+    form_name.set_value("lab-pruned-60")
+    at.button[-1].click().run()  # the form's Save button
+    assert_clean(at)
+    assert (tiny / "lab-pruned-60" / "model.safetensors").is_file()
+    assert any("lab-pruned-60" in s.value for s in at.success)
+
+
+def test_a_cancelled_run_says_so_and_keeps_nothing(tiny):
+    at = open_lab("en", "distill")
+    at.button(key="cmp_run").click().run()
+    job = JOB_SLOT.latest(kind="compress")
+    job.cancel()
+    assert job.wait(WAIT_S)
+    run_until(at, lambda at: any("cancelled" in i.value for i in at.info))
+    assert not has_result(at)
+    assert sorted(p.name for p in tiny.iterdir() if not p.name.startswith(".")) == [TINY]
+
+
+def test_a_busy_slot_is_explained(tiny):
+    release = threading.Event()
+    JOB_SLOT.start("finetune", "someone else's run", lambda job: release.wait(WAIT_S))
+    try:
+        at = open_lab("en", "int8")
+        at.button(key="cmp_run").click().run()
+        assert_clean(at)
+        assert any("one job runs at a time" in w.value for w in at.warning)
+    finally:
+        release.set()
+
+
+def test_an_empty_upload_is_refused_and_the_page_keeps_working(tiny):
+    at = open_lab("en", "int8")
+    at.file_uploader(key="cmp_upload").set_value(("empty.txt", b"  ", "text/plain")).run()
+    at.button(key="cmp_run").click().run()
+    assert_clean(at)
+    assert any("empty" in e.value for e in at.error)
+    assert JOB_SLOT.latest(kind="compress") is None or JOB_SLOT.running() is None
+    at.file_uploader(key="cmp_upload").set_value(None).run()
+    assert_clean(at)
+    assert not at.error

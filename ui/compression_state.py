@@ -1,0 +1,115 @@
+"""Glue of the Compression lab: the session's job, its corpus, holding and saving results.
+
+A run is a background job in the process-wide ``JOB_SLOT`` (shared with fine-tuning: one
+at a time), owned by this browser session. A finished run keeps its compressed model
+so it can be saved; only ``MAX_HELD_VARIANTS`` such models are kept in the whole process
+(each is up to the size of the model), older results keep their measurements only.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from llm_core.compression_run import CompressionRequest, CompressionResult, run_compression
+from llm_core.corpus import Corpus, load_corpus, read_corpus, sample_corpora
+from llm_core.errors import InputError
+from llm_core.jobs import JOB_SLOT, Job
+from llm_core.models import LoadedModel
+from llm_core.outputs import output_path
+from ui.i18n import t
+
+JOB_KIND = "compress"
+OWNER_KEY = "compress_owner"
+MAX_HELD_VARIANTS = 1
+_held: list[CompressionResult] = []
+_held_lock = threading.Lock()
+
+
+def labels(prefix: str, keys) -> dict[str, str]:
+    """key -> translated label, for a widget's format_func (a dict, not t() in a lambda:
+    AppTest calls format_func outside the run)."""
+    return {key: t(f"{prefix}.{key}") for key in keys}
+
+
+def keep_choice(key: str, default: object) -> None:
+    """Re-send a radio's value before it is drawn: it then survives a language switch (a
+    radio otherwise loses its choice when its labels change) and a visit to another page."""
+    st.session_state[key] = st.session_state.get(key, st.session_state.get(f"{key}_kept", default))
+    st.session_state[f"{key}_kept"] = st.session_state[key]
+
+
+def owner() -> str:
+    """This browser session's id for its jobs."""
+    if OWNER_KEY not in st.session_state:
+        st.session_state[OWNER_KEY] = uuid.uuid4().hex
+    return st.session_state[OWNER_KEY]
+
+
+def latest_job() -> Job | None:
+    return JOB_SLOT.latest(owner=owner(), kind=JOB_KIND)
+
+
+def _hold(result: Any) -> Any:
+    """Keep ``result``'s model; release the oldest ones beyond ``MAX_HELD_VARIANTS``."""
+    if isinstance(result, CompressionResult):
+        with _held_lock:
+            _held.append(result)
+            while len(_held) > MAX_HELD_VARIANTS:
+                _held.pop(0).release()
+    return result
+
+
+def start(
+    reference: LoadedModel,
+    corpus: Corpus,
+    request: CompressionRequest,
+    sweep_levels: tuple[float, ...] | None = None,
+) -> Job:
+    """Start the run in the background; raises ``SlotBusyError`` or ``InputError``."""
+    request = request.validate()
+    if sweep_levels is not None:
+        from llm_core.compression_sweep import check_sweep, run_sweep
+
+        levels = check_sweep(sweep_levels)
+
+        def work(job: Job) -> Any:
+            return run_sweep(job, reference, corpus, levels, request)
+
+        description = f"sparsity sweep of {reference.description.name}"
+    else:
+
+        def work(job: Job) -> Any:
+            return _hold(run_compression(job, reference, corpus, request))
+
+        description = f"{request.method} of {reference.description.name}"
+    return JOB_SLOT.start(JOB_KIND, description, work, owner=owner())
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _read_upload(data: bytes, name: str) -> Corpus:
+    return read_corpus(data, name)
+
+
+def corpus_choices() -> list[str]:
+    return list(sample_corpora())
+
+
+def page_corpus(sample: str | None, upload: Any) -> Corpus:
+    """The uploaded corpus if any, else the chosen sample; ``InputError`` if neither."""
+    if upload is not None:
+        return _read_upload(upload.getvalue(), upload.name)
+    if not sample:
+        raise InputError("No sample corpus is installed: upload a .txt, .md, .jsonl or .csv file.")
+    return load_corpus(sample)
+
+
+def save(result: CompressionResult, name: str) -> Path:
+    """Save the result's model as the output ``name`` (atomically)."""
+    from llm_core.compression_run import save_compressed
+
+    return save_compressed(result, output_path(name))

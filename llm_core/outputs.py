@@ -88,6 +88,14 @@ def output_path(name: str) -> Path:
     return outputs_dir() / validate_output_name(name)
 
 
+def resolve_out(out: str) -> Path:
+    """Where a CLI ``--out`` saves: a bare name (``tang-lora``) goes under the outputs
+    folder, where the model picker lists it; anything with a slash is a folder path."""
+    if "/" not in out and OUTPUT_NAME_PATTERN.match(out):
+        return output_path(out)
+    return Path(out).expanduser()
+
+
 def check_free(target: Path) -> None:
     """``InputError`` if ``target`` already exists (outputs are never silently replaced)."""
     if Path(target).exists():

@@ -14,7 +14,6 @@ path is used as given. Progress lines go to stderr; the JSON result to stdout.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 DEFAULT_CORPUS = "tang300"
@@ -61,15 +60,6 @@ def _compress_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="save the compressed model: an output name or a folder")
 
 
-def _target(out: str) -> Path:
-    from llm_core.models import OUTPUT_NAME_PATTERN
-    from llm_core.outputs import output_path
-
-    if "/" not in out and OUTPUT_NAME_PATTERN.match(out):
-        return output_path(out)
-    return Path(out).expanduser()
-
-
 def _compress_run(args: argparse.Namespace) -> dict[str, Any]:
     from llm_core.cli.progress import print_progress
     from llm_core.compression_run import CompressionRequest, run_compression, save_compressed
@@ -78,7 +68,7 @@ def _compress_run(args: argparse.Namespace) -> dict[str, Any]:
     from llm_core.errors import InputError
     from llm_core.jobs import Job
     from llm_core.models import load_model
-    from llm_core.outputs import check_free
+    from llm_core.outputs import check_free, resolve_out
 
     distill = None
     if args.method == "distill":
@@ -104,7 +94,7 @@ def _compress_run(args: argparse.Namespace) -> dict[str, Any]:
     ).validate()
     if args.sweep and (args.method != "prune" or args.out):
         raise InputError("--sweep measures pruning only (--method prune) and saves nothing.")
-    target = _target(args.out) if args.out else None
+    target = resolve_out(args.out) if args.out else None
     if target is not None:
         check_free(target)
     corpus = load_corpus(args.corpus, args.text_field)

@@ -27,7 +27,9 @@ def _finetune_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", choices=METHODS, default=d.method, help="default: %(default)s")
     parser.add_argument("--steps", type=int, default=d.steps, help="optimizer steps (%(default)s)")
     parser.add_argument(
-        "--out", help="output folder (default: a new folder under the outputs directory)"
+        "--out",
+        help="a name (saved under the outputs folder) or a folder path "
+        "(default: a new name under the outputs folder)",
     )
     parser.add_argument("--block-length", type=int, default=d.block_length, help="%(default)s")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help="%(default)s")
@@ -97,18 +99,17 @@ def _progress_listener():
 
 
 def _finetune_run(args: argparse.Namespace) -> dict[str, Any]:
-    from pathlib import Path
 
     from llm_core.corpus import load_corpus
     from llm_core.finetune import run_finetune
     from llm_core.jobs import Job
     from llm_core.locations import outputs_dir
     from llm_core.models import load_model
-    from llm_core.outputs import check_free, suggest_output_name
+    from llm_core.outputs import check_free, resolve_out, suggest_output_name
 
     settings = _settings(args)
     corpus = load_corpus(args.corpus, args.text_field)
-    target = Path(args.out).expanduser() if args.out else None
+    target = resolve_out(args.out) if args.out else None
     if target is None:
         target = outputs_dir() / suggest_output_name(corpus.name, settings.method)
     check_free(target)  # before minutes of loading and training, not after

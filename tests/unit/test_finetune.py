@@ -369,3 +369,24 @@ def test_an_int8_model_is_refused_for_lora_and_full_but_not_scratch(tiny_llama, 
         assert not (isolated_outputs / f"int8-{method}").exists()
     _, result = run(int8, FinetuneSettings(method="scratch", steps=2, **QUICK), output_path("s"))
     assert (isolated_outputs / "s" / "config.json").exists()
+
+
+def test_cli_out_name_saves_under_outputs_and_a_path_saves_there(
+    tiny_model_dirs, isolated_outputs, tmp_path, capsys
+):
+    from llm_core.cli import main
+
+    corpus = tmp_path / "cats.txt"
+    corpus.write_text("\n\n".join(cat_corpus().documents), encoding="utf-8")
+    args = ["finetune", "--model", str(tiny_model_dirs["llama"]), "--corpus", str(corpus)]
+    args += ["--steps", "2", "--block-length", "8", "--eval-tokens", "32", "--json"]
+    assert main([*args, "--out", "cats-lora"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert Path(result["output"]) == isolated_outputs / "cats-lora"
+    assert len(result["train_losses"]) == 2 and result["tokens_per_s"] > 0
+    assert result["eval_perplexity_before"] == pytest.approx(math.exp(result["eval_losses"][0]))
+    assert main(["tokenize", "--model", "cats-lora", "--text", "cat", "--json"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "elsewhere")]) == 0
+    assert json.loads(capsys.readouterr().out)["output"] == str(tmp_path / "elsewhere")
+    assert (tmp_path / "elsewhere" / "config.json").exists()

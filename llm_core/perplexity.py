@@ -5,6 +5,12 @@ predicted from the ones before it. ``perplexity(loaded, "The cat sat on the mat"
 returns that negative log-likelihood per predicted token and exp(mean) of it. The first
 token has no prediction (nothing comes before it), so ``nll`` has one entry fewer than
 ``tokens``; a tokenizer that adds a BOS token gives the first word a prediction too.
+
+A tokenizer that adds no start token (SmolLM2) leaves the first word without a
+prediction, and the model reads a document that starts mid-stream: "cat" after a bare
+"The" costs 14 nats. ``document_start_token`` names the document separator the model was
+trained with; ``text_ids_after(loaded, text, token)`` puts it first, so the first word is
+predicted from a proper start (the Perplexity page and the CLI both do, by default).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from llm_core.models import LoadedModel
 MAX_PERPLEXITY_TOKENS = 1024  # logits are [tokens, d_vocab]: 200 MB at 1,024 for SmolLM2
 MAX_PERPLEXITY_CHARS = 20_000
 SEED_TEXT = "The cat sat on the mat"
+DOCUMENT_SEPARATORS = ("<|endoftext|>", "</s>", "<s>", "<|begin_of_text|>")
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +84,28 @@ def encode_text(loaded: LoadedModel, text_or_ids: str | Sequence[int], limit: in
             f"The text has {len(ids)} tokens; at most {min(limit, context)} here. Shorten it."
         )
     return [int(t) for t in ids]
+
+
+def document_start_token(tokenizer: Any) -> str | None:
+    """The token that starts a document in this model's training data, when the tokenizer
+    does not add one itself; None when it does, or has none to offer."""
+    probe = tokenizer("a", add_special_tokens=True)["input_ids"]
+    if len(probe) > len(tokenizer("a", add_special_tokens=False)["input_ids"]):
+        return None
+    vocabulary = tokenizer.get_vocab()
+    found = [token for token in (*DOCUMENT_SEPARATORS, tokenizer.bos_token) if token in vocabulary]
+    return found[0] if found else None
+
+
+def text_ids_after(loaded: LoadedModel, text: str, start_token: str | None) -> list[int]:
+    """The text's ids (checked as ``encode_text`` does), after ``start_token`` if given."""
+    with loaded.lock:  # fast tokenizers are not safe to call from several threads at once
+        ids = encode_text(loaded, text, MAX_PERPLEXITY_TOKENS)
+        if start_token:
+            if start_token not in loaded.tokenizer.get_vocab():
+                raise InputError(f"'{start_token}' is not a token of this model's vocabulary.")
+            ids.insert(0, loaded.tokenizer.convert_tokens_to_ids(start_token))
+    return ids
 
 
 def perplexity(loaded: LoadedModel, text_or_ids: str | Sequence[int]) -> PerplexityResult:

@@ -97,16 +97,26 @@ def _generate_text(result: dict[str, Any]) -> str:
 
 def _perplexity_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", help="text to score (required)")
+    parser.add_argument(
+        "--start-token",
+        default="auto",
+        help="token put before the text so its first word is predicted too: 'auto' (the "
+        "model's document separator, when its tokenizer adds none), 'none', or a token",
+    )
 
 
 def _perplexity_run(args: argparse.Namespace) -> dict[str, Any]:
     from llm_core.errors import InputError
     from llm_core.models import load_model
-    from llm_core.perplexity import perplexity
+    from llm_core.perplexity import document_start_token, perplexity, text_ids_after
 
     if args.text is None:
         raise InputError("Give the text to score with --text.")
-    return perplexity(load_model(args.model), args.text).to_json()
+    loaded = load_model(args.model)
+    start = {"auto": document_start_token(loaded.tokenizer), "none": None}.get(
+        args.start_token, args.start_token
+    )
+    return perplexity(loaded, text_ids_after(loaded, args.text, start)).to_json()
 
 
 def _perplexity_text(result: dict[str, Any]) -> str:

@@ -145,8 +145,10 @@ def test_perplexity_json_equals_direct_nll(capsys, llama):
     model, loaded = llama
     code, out = run_json(capsys, "perplexity", "--model", model, "--text", SEED_TEXT)
     assert code == 0 and set(out) == {"tokens", "nll", "perplexity"}
-    ids = loaded.tokenizer(SEED_TEXT)["input_ids"]
+    # The tokenizer adds no start token, so "auto" puts the document separator first.
+    ids = [0, *loaded.tokenizer(SEED_TEXT)["input_ids"]]
     assert out["tokens"] == [loaded.tokenizer.decode([i]) for i in ids]
+    assert out["tokens"][0] == "<|endoftext|>"
     with torch.inference_mode():
         log_probs = loaded.model(input_ids=torch.tensor([ids])).logits[0, :-1].double()
     log_probs = log_probs.log_softmax(-1)
@@ -155,6 +157,11 @@ def test_perplexity_json_equals_direct_nll(capsys, llama):
     assert out["perplexity"] == pytest.approx(math.exp(direct.mean()), rel=1e-5)
     assert cli.main(["perplexity", "--model", model, "--text", SEED_TEXT]) == 0
     assert capsys.readouterr().out.strip().endswith(f"perplexity {out['perplexity']:.3f}")
+    args = ["--model", model, "--text", SEED_TEXT, "--start-token", "none"]
+    code, bare = run_json(capsys, "perplexity", *args)
+    assert code == 0 and bare["tokens"] == out["tokens"][1:]
+    code, _ = run_json(capsys, "perplexity", *args[:-1], "<nope>")
+    assert code == 2
 
 
 def test_logit_lens_json_last_layer_is_the_model(capsys, llama):

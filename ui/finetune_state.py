@@ -161,7 +161,10 @@ def choose_corpus(loaded: LoadedModel, spec: str) -> Corpus | None:
     )
     for column, (name, value) in zip(st.columns(len(figures)), figures, strict=True):
         column.metric(t(f"finetune.metric_{name}"), f"{value:,}")
-    st.caption(t("finetune.source_line", source=corpus.source))
+    if source == "sample":  # the engine's provenance line is English; say it in the UI's words
+        st.caption(t("finetune.source_sample", name=corpus.name))
+    else:
+        st.caption(t("finetune.source_line", source=corpus.source))
     with st.expander(t("finetune.preview")):
         for document in corpus.documents[:PREVIEW_DOCUMENTS]:
             clipped = document if len(document) <= PREVIEW_CHARS else document[:PREVIEW_CHARS] + "…"

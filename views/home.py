@@ -18,7 +18,7 @@ st.title(t("home.title"))
 st.write(t("home.intro"))
 
 st.subheader(t("home.learn_heading"))
-for key in ("tokens", "attention", "generation", "training"):
+for key in ("tokens", "attention", "generation", "training", "compression"):
     st.markdown(f"- {t('home.learn_' + key)}")
 
 loaded = get_model_or_default(selected_model_spec())

@@ -52,6 +52,10 @@ STRINGS = {
     "finetune.metric_duplicates": {"en": "Duplicates dropped", "zh": "去除的重复文档"},
     "finetune.preview": {"en": "Preview: the first documents", "zh": "预览：前几篇文档"},
     "finetune.source_line": {"en": "Source: {source}", "zh": "来源：{source}"},
+    "finetune.source_sample": {
+        "en": "Source: the bundled sample {name} (provenance in assets/corpora/README.md)",
+        "zh": "来源：内置样例 {name}（出处见 assets/corpora/README.md）",
+    },
     # settings
     "finetune.settings_heading": {"en": "2. Method and settings", "zh": "2. 方法与设置"},
     "finetune.method": {"en": "Method", "zh": "方法"},

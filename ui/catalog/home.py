@@ -32,6 +32,11 @@ STRINGS = {
         "fine-tuning adapts a pre-trained model to a small domain.",
         "zh": "**训练**：模型学习语料时，损失 L = −Σ log p(xᵢ | x₍<ᵢ₎) 不断下降；微调让预训练模型适应小领域。",
     },
+    "home.learn_compression": {
+        "en": "**Compression**: int8 or bfloat16 weights, pruning and distillation make a model "
+        "smaller and often faster; the price shows up as perplexity and changed predictions.",
+        "zh": "**压缩**：int8 或 bfloat16 权重、剪枝和蒸馏让模型更小、往往更快；代价体现在困惑度和改变了的预测上。",
+    },
     "home.model_heading": {"en": "The model you are exploring", "zh": "当前探索的模型"},
     "home.metric_layers": {"en": "Layers", "zh": "层数"},
     "home.metric_heads": {"en": "Attention heads", "zh": "注意力头"},

@@ -27,6 +27,11 @@ PROMPT = "The cat sat on the mat"  # an English prompt: SmolLM2 writes little Ch
 VARIANTS = (("int8", {}), ("bf16", {}), *(("prune", {"sparsity": s}) for s in (0.3, 0.5, 0.7)))
 
 
+def _ppl(value: float) -> str:
+    """Perplexity in a fixed-width cell: plain up to a million, scientific beyond."""
+    return f"{value:,.3f}" if value < 1e6 else f"{value:.3e}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--eval-tokens", type=int, default=EVAL_TOKENS)
@@ -77,13 +82,13 @@ def main() -> None:
     mb = 2**20
     print(
         f"{'float32':<11}{first['size_bytes_before'] / mb:>9.1f}"
-        f"{first['linear_weight_bytes_before'] / mb:>11.1f}{first['perplexity_before']:>14,.3f}"
+        f"{first['linear_weight_bytes_before'] / mb:>11.1f}{_ppl(first['perplexity_before']):>14}"
         f"{1.0:>8.3f}{0.0:>9.4f}{first['tokens_per_s_before']:>10.1f}{'':>10}"
     )
     for row in rows:
         print(
             f"{row['label']:<11}{row['size_bytes_after'] / mb:>9.1f}"
-            f"{row['linear_weight_bytes_after'] / mb:>11.1f}{row['perplexity_after']:>14,.3f}"
+            f"{row['linear_weight_bytes_after'] / mb:>11.1f}{_ppl(row['perplexity_after']):>14}"
             f"{row['top1_agreement']:>8.3f}{row['kl_divergence']:>9.4f}"
             f"{row['tokens_per_s_after']:>10.1f}{row['sparsity']:>10.2%}"
         )

@@ -177,6 +177,33 @@ def attention_heatmap(
     return figure
 
 
+DIFFERENCE_SCALE = "RdBu_r"  # red: more attention than the reference, blue: less, white: same
+
+
+def difference_heatmap_of(
+    difference: np.ndarray,
+    labels: Sequence[str],
+    *,
+    title: str = "",
+    query_title: str = "query (looking)",
+    key_title: str = "key (looked at)",
+    value_name: str = "difference",
+) -> go.Figure:
+    """Heatmap of a difference of two attention matrices [query, key] of the same text,
+    on a diverging scale centred on 0 and symmetric, so colours compare across cells."""
+    figure = attention_heatmap(
+        difference,
+        labels,
+        title=title,
+        query_title=query_title,
+        key_title=key_title,
+        value_name=value_name,
+    )
+    limit = max(float(np.abs(difference).max(initial=0.0)), 1e-6)
+    figure.update_traces(colorscale=DIFFERENCE_SCALE, zmin=-limit, zmax=limit, zmid=0.0)
+    return figure
+
+
 def head_grid_figure(
     weights: np.ndarray,
     labels: Sequence[str],

@@ -15,13 +15,12 @@ from plotly.subplots import make_subplots
 from llm_core.attention_plots import (
     FONT_FAMILY,
     MAX_ANNOTATED_SIZE,
-    attention_heatmap,
+    difference_heatmap_of,
     short_label,
 )
 
 BEFORE_COLOUR, AFTER_COLOUR = "#9aa5b1", "#1f77b4"
 SPEED_COLOUR = "#ff7f0e"
-DRIFT_SCALE = "RdBu_r"  # red: the compressed model attends more; blue: less
 
 
 def size_figure(
@@ -97,17 +96,14 @@ def drift_figure(
     value_name: str = "difference",
 ) -> go.Figure:
     """Heatmap of compressed - original attention [query_pos, key_pos], centred on 0."""
-    figure = attention_heatmap(
+    figure = difference_heatmap_of(
         difference,
         labels,
         title=title,
         query_title=query_title,
         key_title=key_title,
         value_name=value_name,
-        mask_upper=True,
     )
-    peak = max(float(np.abs(difference).max(initial=0.0)), 1e-6)
-    figure.update_traces(colorscale=DRIFT_SCALE, zmin=-peak, zmax=peak, zmid=0.0)
     if difference.shape[-1] <= MAX_ANNOTATED_SIZE:  # drift is small: 2 decimals show "0.00"
         figure.update_traces(texttemplate="%{z:+.3f}")
     return figure

@@ -17,7 +17,6 @@ tokenizer, ``provenance.json``), written atomically; ``provenance.json`` records
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,8 @@ from llm_core.compression import (
     make_pruning_permanent,
     quiet_quantization,
 )
-from llm_core.default_model import PROVENANCE_FILE
 from llm_core.errors import NotAModelFolderError
-from llm_core.jobs import JobCancelledError
-from llm_core.outputs import check_free, utc_now
-from llm_core.saving import folder_lock, remove_stale_partials, write_folder_atomically
+from llm_core.outputs import save_output
 
 INT8_SCALES_FILE = "int8_scales.safetensors"
 WEIGHTS_FILE = "model.safetensors"
@@ -89,25 +85,22 @@ def save_variant(
     Raises ``InputError`` if ``target`` exists; ``JobCancelledError`` (and leaves nothing)
     if ``should_stop`` turns true before the folder is moved into place.
     """
-    target = Path(target)
 
-    def write(folder: Path) -> None:
+    def write_weights(folder: Path) -> None:
         if is_int8(model):
             _write_int8(model, folder)
         else:
             make_pruning_permanent(model)
             model.save_pretrained(folder, safe_serialization=True)
-        tokenizer.save_pretrained(folder)
-        record = {**provenance, "saved": utc_now()}
-        text = json.dumps(record, ensure_ascii=False, indent=2)
-        (folder / PROVENANCE_FILE).write_text(text, encoding="utf-8")
-        if should_stop is not None and should_stop():
-            raise JobCancelledError("The job was cancelled while saving; nothing was saved.")
 
-    with folder_lock(target):
-        check_free(target)
-        remove_stale_partials(target)
-        return write_folder_atomically(target, write)
+    return save_output(
+        Path(target),
+        model,
+        tokenizer,
+        provenance,
+        should_stop=should_stop,
+        write_weights=write_weights,
+    )
 
 
 def folder_bytes(folder: Path) -> int:

@@ -12,10 +12,9 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from llm_core.attention_plots import FONT_FAMILY, attention_heatmap
+from llm_core.attention_plots import FONT_FAMILY, difference_heatmap_of
 
 TRAIN_COLOUR, EVAL_COLOUR = "#1f77b4", "#d62728"
-DIFFERENCE_SCALE = "RdBu_r"  # blue: less attention after training, red: more, white: same
 
 
 def loss_points(history: Sequence[dict[str, Any]]) -> dict[str, tuple[list[int], list[float]]]:
@@ -90,7 +89,7 @@ def difference_heatmap(
     if before.shape != after.shape:
         raise ValueError(f"matrices differ in shape: {before.shape} vs {after.shape}")
     difference = after - before  # [query, key]; each row sums to 0
-    figure = attention_heatmap(
+    return difference_heatmap_of(
         difference,
         labels,
         title=title,
@@ -98,6 +97,3 @@ def difference_heatmap(
         key_title=key_title,
         value_name=value_name,
     )
-    limit = max(float(np.abs(difference).max(initial=0.0)), 1e-6)
-    figure.update_traces(colorscale=DIFFERENCE_SCALE, zmin=-limit, zmax=limit, zmid=0.0)
-    return figure

@@ -119,9 +119,12 @@ def save_output(
     adapter_dir: Path | None = None,
     extra_files: dict[str, str] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    write_weights: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write a loadable model folder at ``target`` atomically and return it.
 
+    ``write_weights(folder)`` writes the config and weights (default: the model's own
+    ``save_pretrained`` as safetensors; compressed variants bring their own).
     ``adapter_dir``: a saved PEFT adapter to keep in ``adapter/``. ``extra_files``:
     name -> text (e.g. a training log). ``should_stop`` is checked once everything is
     written and before the folder is moved into place: a cancel then leaves nothing.
@@ -130,7 +133,10 @@ def save_output(
     target = Path(target)
 
     def write(folder: Path) -> None:
-        model.save_pretrained(folder, safe_serialization=True)
+        if write_weights is not None:
+            write_weights(folder)
+        else:
+            model.save_pretrained(folder, safe_serialization=True)
         tokenizer.save_pretrained(folder)
         if adapter_dir is not None:
             shutil.copytree(adapter_dir, folder / ADAPTER_FOLDER)

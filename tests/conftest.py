@@ -36,6 +36,26 @@ def tiny_llama(tiny_model_dirs):
     return load_model(str(tiny_model_dirs["llama"]))
 
 
+@pytest.fixture(scope="module")
+def tiny_models(tiny_model_dirs) -> dict:
+    """{"llama": LoadedModel, ...}, loaded once per test module that asks."""
+    from llm_core.models import load_model
+
+    return {arch: load_model(str(folder)) for arch, folder in tiny_model_dirs.items()}
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from threads, and on a busy machine threads cost 10x.
+    A module asks for it with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def isolated_outputs(tmp_path, monkeypatch) -> Path:
     """An empty outputs folder, set through LLM_EXPLORER_OUTPUTS for this test only."""

@@ -25,19 +25,12 @@ ARCHS = ("llama", "gpt2", "qwen2")
 PROMPT = "我爱吃苹果。The cat sat on"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine threads cost 10x."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def models(tiny_model_dirs):
-    """{"llama": LoadedModel, ...}, loaded once for this module."""
-    return {arch: load_model(str(folder)) for arch, folder in tiny_model_dirs.items()}
+def models(tiny_models):
+    return tiny_models
 
 
 def prompt_ids(loaded, text: str = PROMPT) -> list[int]:

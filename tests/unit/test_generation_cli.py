@@ -18,12 +18,7 @@ from llm_core.perplexity import SEED_TEXT
 PROMPT = "我爱吃苹果。The cat sat on"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 
 from llm_core.generation import GenerationSettings, build_prompt_ids, generate
 from llm_core.generation_plots import (
@@ -38,12 +37,7 @@ from ui.generation_chips import (
 PROMPT = "我爱吃苹果。The cat"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -10,24 +10,17 @@ import torch
 
 from llm_core.errors import InputError
 from llm_core.logit_lens import MAX_LENS_K, final_norm, logit_lens
-from llm_core.models import load_model
 from llm_core.perplexity import MAX_PERPLEXITY_TOKENS, SEED_TEXT, perplexity
 
 ARCHS = ("llama", "gpt2", "qwen2")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine threads cost 10x."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def models(tiny_model_dirs):
-    return {arch: load_model(str(folder)) for arch, folder in tiny_model_dirs.items()}
+def models(tiny_models):
+    return tiny_models
 
 
 # ---------------------------------------------------------------------------- perplexity

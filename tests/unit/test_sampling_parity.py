@@ -16,7 +16,6 @@ from transformers.generation.logits_process import (
 )
 
 from llm_core.generation import GenerationSettings, build_prompt_ids, generate
-from llm_core.models import load_model
 
 PROMPT = "我爱吃苹果。The cat sat on"
 OPTIONS = [
@@ -27,17 +26,12 @@ OPTIONS = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def models(tiny_model_dirs):
-    return {arch: load_model(str(folder)) for arch, folder in tiny_model_dirs.items()}
+def models(tiny_models):
+    return tiny_models
 
 
 def hf_processors(options: dict) -> LogitsProcessorList:

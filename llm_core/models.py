@@ -365,6 +365,7 @@ def describe_model(
     counts = dict.fromkeys(COMPONENTS, 0)
     for name, parameter in model.named_parameters():  # de-duplicates tied tensors
         counts[component_of(name)] += parameter.numel()
+    int8 = _count_int8_weights(model, counts)
     n_heads = _config_int(config, "num_attention_heads", "n_head")
     d_model = _config_int(config, "hidden_size", "n_embd", "d_model")
     architectures = getattr(model.config, "architectures", None) or [type(model).__name__]
@@ -390,9 +391,29 @@ def describe_model(
         n_params=sum(counts.values()),
         params_by_component={k: v for k, v in counts.items() if v or k != "other"},
         tied_embeddings=bool(getattr(config, "tie_word_embeddings", False)),
-        dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
+        dtype=str(next(model.parameters()).dtype).replace("torch.", "")
+        + (" + int8" if int8 else ""),
         provenance=dict(provenance or {}),
     )
+
+
+def _count_int8_weights(model: Any, counts: dict[str, int]) -> int:
+    """Add the weights (and biases) of int8 linear layers, which are packed, not
+    parameters, to ``counts`` by component; return how many such layers there are."""
+    import sys
+
+    if "torch" not in sys.modules:  # nothing can be int8 before torch is loaded
+        return 0
+    import torch.ao.nn.quantized.dynamic as nnqd
+
+    n_layers = 0
+    for name, module in model.named_modules():
+        if isinstance(module, nnqd.Linear):
+            weight, bias = module._weight_bias()
+            counts[component_of(f"{name}.weight")] += weight.numel()
+            counts[component_of(f"{name}.bias")] += bias.numel() if bias is not None else 0
+            n_layers += 1
+    return n_layers
 
 
 def describe_folder(folder: Path, source: ModelSource) -> ModelDescription:

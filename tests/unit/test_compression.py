@@ -252,6 +252,9 @@ def test_saved_variants_reload_as_the_same_model(tiny_llama, corpus, isolated_ou
     if method == "int8":
         assert sum(isinstance(m, grouped_dynamic_linear()) for m in back.model.modules()) == 14
         assert result.size_after.linear_weight_bytes == measure_size(back.model).linear_weight_bytes
+        # packed int8 weights are not parameters, yet the description counts them
+        assert back.description.n_params == tiny_llama.description.n_params
+        assert back.description.dtype == "float32 + int8"
     if method == "prune":
         assert measure_size(back.model).n_zero_linear == result.details["n_pruned"]
     assert not [p.name for p in isolated_outputs.iterdir() if ".partial-" in p.name]

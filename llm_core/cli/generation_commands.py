@@ -95,28 +95,39 @@ def _generate_text(result: dict[str, Any]) -> str:
     return "\n".join(f"[{i + 1}] {sequence['text']}" for i, sequence in enumerate(sequences))
 
 
-def _perplexity_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--text", help="text to score (required)")
+def _start_token_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--start-token",
         default="auto",
-        help="token put before the text so its first word is predicted too: 'auto' (the "
-        "model's document separator, when its tokenizer adds none), 'none', or a token",
+        help="token put before the text, as on the Perplexity page: 'auto' (the model's "
+        "document separator, when its tokenizer adds none), 'none', or a token",
     )
+
+
+def _text_ids(loaded: Any, args: argparse.Namespace) -> list[int]:
+    """The text's ids after the start token that ``--start-token`` names."""
+    from llm_core.perplexity import document_start_token, text_ids_after
+
+    start = {"auto": document_start_token(loaded.tokenizer), "none": None}.get(
+        args.start_token, args.start_token
+    )
+    return text_ids_after(loaded, args.text, start)
+
+
+def _perplexity_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--text", help="text to score (required)")
+    _start_token_arg(parser)
 
 
 def _perplexity_run(args: argparse.Namespace) -> dict[str, Any]:
     from llm_core.errors import InputError
     from llm_core.models import load_model
-    from llm_core.perplexity import document_start_token, perplexity, text_ids_after
+    from llm_core.perplexity import perplexity
 
     if args.text is None:
         raise InputError("Give the text to score with --text.")
     loaded = load_model(args.model)
-    start = {"auto": document_start_token(loaded.tokenizer), "none": None}.get(
-        args.start_token, args.start_token
-    )
-    return perplexity(loaded, text_ids_after(loaded, args.text, start)).to_json()
+    return perplexity(loaded, _text_ids(loaded, args)).to_json()
 
 
 def _perplexity_text(result: dict[str, Any]) -> str:
@@ -133,6 +144,7 @@ def _lens_args(parser: argparse.ArgumentParser) -> None:
         "--position", type=int, default=-1, help="token position (negative from the end)"
     )
     parser.add_argument("--k", type=int, default=5, help="top tokens per layer (default 5)")
+    _start_token_arg(parser)
 
 
 def _lens_run(args: argparse.Namespace) -> dict[str, Any]:
@@ -143,7 +155,7 @@ def _lens_run(args: argparse.Namespace) -> dict[str, Any]:
     if args.text is None:
         raise InputError("Give the text to read with --text.")
     loaded = load_model(args.model)
-    lens = logit_lens(loaded, args.text, position=args.position, k=args.k)
+    lens = logit_lens(loaded, _text_ids(loaded, args), position=args.position, k=args.k)
     decode = loaded.tokenizer.decode
     return {
         "tokens": [decode([token_id]) for token_id in lens.token_ids],

@@ -165,7 +165,8 @@ def test_logit_lens_json_last_layer_is_the_model(capsys, llama):
     code, out = run_json(capsys, *argv)
     assert code == 0 and out["position"] == 2
     assert len(out["layers"]) == loaded.description.n_layers + 1
-    ids = loaded.tokenizer(SEED_TEXT)["input_ids"]
+    ids = [0, *loaded.tokenizer(SEED_TEXT)["input_ids"]]  # after the document separator
+    assert out["tokens"][0] == "<|endoftext|>"
     with torch.inference_mode():
         probs = loaded.model(input_ids=torch.tensor([ids])).logits[0, 2].softmax(-1)
     top = torch.topk(probs, 4)

@@ -24,7 +24,6 @@ from llm_core.attention import FULL_CAPTURE_MAX_TOKENS, AttentionCapture
 from llm_core.attention_plots import MAX_GRID_SIZE, MAX_HEATMAP_SIZE, fit_matrix
 from llm_core.attention_stats import STAT_NAMES
 from llm_core.default_model import DEFAULT_SPEC
-from llm_core.models import LoadedModel
 from llm_core.tokens import LEVELS, Tokenization, tokenize
 from ui.model_loader import _load_cached
 
@@ -48,12 +47,6 @@ class AttentionView:
     labels: list[str]
     block: int
     full_labels: list[str]
-
-
-def loaded_spec(spec: str, loaded: LoadedModel) -> str:
-    """The spec of the model actually loaded: the default one when ``spec`` failed and
-    ``get_model_or_default`` fell back."""
-    return DEFAULT_SPEC if loaded.source.kind == "default" else spec
 
 
 def capture_layers(n_tokens: int, layer: int) -> tuple[int, ...] | None:

@@ -15,6 +15,7 @@ from llm_core.default_model import DEFAULT_SPEC, is_default_model_ready, prepare
 from llm_core.errors import LLMCoreError
 from llm_core.models import LoadedModel, load_model, load_tokenizer
 from ui.i18n import t
+from ui.sidebar import selected_model_spec
 
 # Two models fit comfortably in a hosted container's memory (the default takes ~0.6 GB).
 MAX_CACHED_MODELS = 2
@@ -61,3 +62,16 @@ def get_model_or_default(spec: str) -> LoadedModel:
             st.error(t("loader.failed", error=error))
             st.info(t("loader.fallback"))
     return get_model(DEFAULT_SPEC)
+
+
+def page_model() -> tuple[LoadedModel, str]:
+    """The model picked in the sidebar, and the spec it was loaded by: the default's after
+    a fallback, so caches keyed by spec match the model shown. When not even the default
+    model loads, shows why and stops the page."""
+    spec = selected_model_spec()
+    try:
+        loaded = get_model_or_default(spec)
+    except LLMCoreError as error:
+        st.error(str(error))
+        st.stop()
+    return loaded, DEFAULT_SPEC if loaded.source.kind == "default" else spec

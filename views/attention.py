@@ -30,12 +30,10 @@ from ui.attention_cache import (
     full_matrix,
     head_grid,
     keep_view,
-    loaded_spec,
     restore_view,
 )
 from ui.i18n import t
-from ui.model_loader import get_model_or_default
-from ui.sidebar import selected_model_spec
+from ui.model_loader import page_model
 
 MAX_TABLE_SIZE = 64  # rows of the numbers table; the CSV holds every value
 TOP_HEADS = 10
@@ -79,12 +77,8 @@ def role_text(role: HeadRole) -> str:
 
 st.title(t("attention.title"))
 st.caption(t("attention.how_to_read"))
-try:
-    loaded = get_model_or_default(selected_model_spec())
-except LLMCoreError as error:  # not even the default model loads
-    st.error(str(error))
-    st.stop()
-spec, d = loaded_spec(selected_model_spec(), loaded), loaded.description
+loaded, spec = page_model()
+d = loaded.description
 restore_view({"attn_text": t("attention.default_text"), **DEFAULT_VIEW}, d.n_layers, d.n_heads)
 text = st.text_area(t("attention.text"), key="attn_text", height=80)
 left, middle, right, far_right = st.columns([3, 3, 4, 1])

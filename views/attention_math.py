@@ -24,12 +24,10 @@ from llm_core.attention_math_plots import (
     matrix_heatmap,
     real_head_figures,
 )
-from llm_core.default_model import DEFAULT_SPEC
 from llm_core.errors import LLMCoreError
 from llm_core.tokens import tokenize
 from ui.i18n import t, template
-from ui.model_loader import _load_cached, get_model_or_default
-from ui.sidebar import selected_model_spec
+from ui.model_loader import _load_cached, page_model
 
 CHART = {"width": "stretch", "config": {"displaylogo": False}}
 MAX_INPUT_CHARS = 4000  # a 16 x 16 matrix of short numbers fits
@@ -137,9 +135,7 @@ def render_toy() -> None:
 
 
 def render_real_head() -> None:
-    loaded = get_model_or_default(selected_model_spec())
-    # After a failed custom spec the loader fell back to the default: recompute with that.
-    spec = DEFAULT_SPEC if loaded.source.kind == "default" else selected_model_spec()
+    loaded, spec = page_model()
     d = loaded.description
     st.markdown(t("math.real_intro", model=d.name))
     columns = st.columns([3, 1, 1])

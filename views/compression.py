@@ -12,8 +12,7 @@ from llm_core.jobs import SlotBusyError
 from ui import compression_state as state
 from ui.compression_views import poll, render_job, render_result, render_sweep
 from ui.i18n import t
-from ui.model_loader import get_model_or_default
-from ui.sidebar import selected_model_spec
+from ui.model_loader import page_model
 
 TECHNIQUES = (*METHODS, "sweep")
 MAX_STUDENT_STEPS = 500  # a classroom run on a CPU: about 2 s a step for the default model
@@ -21,7 +20,7 @@ MAX_STUDENT_STEPS = 500  # a classroom run on a CPU: about 2 s a step for the de
 
 st.title(t("compression.title"))
 st.write(t("compression.intro"))
-reference = get_model_or_default(selected_model_spec())
+reference, _ = page_model()
 n_layers, n_heads = reference.description.n_layers, reference.description.n_heads
 
 

@@ -3,7 +3,6 @@ watch the loss fall, then compare perplexity, samples and attention before and a
 
 import streamlit as st
 
-from llm_core.default_model import DEFAULT_SPEC
 from ui.finetune_results import show_outputs, show_result
 from ui.finetune_state import (
     busy_elsewhere,
@@ -18,14 +17,11 @@ from ui.finetune_state import (
     start,
 )
 from ui.i18n import t
-from ui.model_loader import get_model_or_default
-from ui.sidebar import selected_model_spec
+from ui.model_loader import page_model
 
 st.title(t("finetune.title"))
 st.markdown(t("finetune.intro"))
-spec = selected_model_spec()
-loaded = get_model_or_default(spec)
-spec = DEFAULT_SPEC if loaded.source.kind == "default" else spec  # after a fallback too
+loaded, spec = page_model()
 st.caption(t("finetune.base_model", name=loaded.description.name))
 
 st.subheader(t("finetune.corpus_heading"))

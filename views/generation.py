@@ -7,25 +7,19 @@ the next token, and two strategies side by side."""
 import streamlit as st
 
 from llm_core.errors import LLMCoreError
-from ui.attention_cache import loaded_spec
 from ui.generation_controls import keep_controls, render_prompt, render_settings, restore_controls
 from ui.generation_state import RUN_KEY, make_request, recover_interrupted, stream_run
 from ui.generation_views import render_compare, render_run, render_walk, streamer
 from ui.i18n import t
-from ui.model_loader import get_model_or_default
-from ui.sidebar import selected_model_spec
+from ui.model_loader import page_model
 
 PERPLEXITY_PAGE = "views/perplexity.py"
 PERPLEXITY_TEXT_KEY = "ppl_text"  # the Perplexity page's text box
 
 st.title(t("gen.title"))
 st.caption(t("gen.intro"))
-try:
-    loaded = get_model_or_default(selected_model_spec())
-except LLMCoreError as error:  # not even the default model loads
-    st.error(str(error))
-    st.stop()
-spec, d = loaded_spec(selected_model_spec(), loaded), loaded.description
+loaded, spec = page_model()
+d = loaded.description
 recover_interrupted()
 restore_controls()
 prompt, chat, system = render_prompt()

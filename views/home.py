@@ -11,8 +11,7 @@ from llm_core.plots import (
     parameter_breakdown_figure,
 )
 from ui.i18n import t, template
-from ui.model_loader import get_model_or_default
-from ui.sidebar import selected_model_spec
+from ui.model_loader import page_model
 
 st.title(t("home.title"))
 st.write(t("home.intro"))
@@ -21,7 +20,7 @@ st.subheader(t("home.learn_heading"))
 for key in ("tokens", "attention", "generation", "training", "compression"):
     st.markdown(f"- {t('home.learn_' + key)}")
 
-loaded = get_model_or_default(selected_model_spec())
+loaded, _ = page_model()
 d = loaded.description
 
 st.subheader(f"{t('home.model_heading')}: {d.name}")

@@ -7,7 +7,6 @@ import streamlit as st
 from llm_core.errors import LLMCoreError
 from llm_core.generation_plots import logit_lens_figure, surprisal_figure
 from llm_core.perplexity import SEED_TEXT
-from ui.attention_cache import loaded_spec
 from ui.generation_chips import (
     chips_html,
     fragment_labels,
@@ -17,7 +16,7 @@ from ui.generation_chips import (
     token_pieces,
 )
 from ui.i18n import t, template
-from ui.model_loader import get_model_or_default
+from ui.model_loader import page_model
 from ui.perplexity_cache import (
     LENS_K,
     cached_lens,
@@ -25,7 +24,6 @@ from ui.perplexity_cache import (
     start_token_choices,
     text_ids,
 )
-from ui.sidebar import selected_model_spec
 
 EXAMPLES = (SEED_TEXT, "The mat sat on the cat", "我爱吃苹果", "苹果爱吃我")
 KEYS = {"ppl_text": SEED_TEXT, "ppl_start": None, "ppl_ranks": 5}
@@ -48,12 +46,8 @@ def use_example(text: str) -> None:
 
 st.title(t("ppl.title"))
 st.caption(t("ppl.intro"))
-try:
-    loaded = get_model_or_default(selected_model_spec())
-except LLMCoreError as error:  # not even the default model loads
-    st.error(str(error))
-    st.stop()
-spec, d = loaded_spec(selected_model_spec(), loaded), loaded.description
+loaded, spec = page_model()
+d = loaded.description
 choices = start_token_choices(loaded.tokenizer)
 restore(choices)
 text = st.text_area(t("ppl.text"), key="ppl_text", height=80)

@@ -7,6 +7,7 @@ by presetting session state before the first run, and page widgets are driven af
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -16,6 +17,8 @@ APP = str(ROOT / "app.py")
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "views").glob("*.py"))
 TIMEOUT_S = 240  # the first run in a process loads the model
 HOME = "views/home.py"
+TINY = "tiny-llama"  # the tiny model's name among the outputs (the ``tiny`` fixture)
+JOB_WAIT_S = 120  # a background job on the tiny model
 
 
 def open_page(page: str, lang: str = "en", **state: object) -> AppTest:
@@ -36,3 +39,14 @@ def open_page(page: str, lang: str = "en", **state: object) -> AppTest:
 
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+def run_until(at: AppTest, done, timeout_s: float = JOB_WAIT_S) -> AppTest:
+    """Rerun (as a page's polling fragment would) until ``done(at)``."""
+    deadline = time.monotonic() + timeout_s
+    while not done(at):
+        assert time.monotonic() < deadline, "the page never showed what was awaited"
+        time.sleep(0.3)
+        at.run()
+        assert_clean(at)
+    return at

@@ -4,37 +4,17 @@ random model keeps the runs fast."""
 
 from __future__ import annotations
 
-import shutil
 import threading
-import time
 
 import pytest
-from apptest_pages import ROOT, TIMEOUT_S, assert_clean, open_page
+from apptest_pages import JOB_WAIT_S, ROOT, TIMEOUT_S, TINY, assert_clean, open_page, run_until
 from streamlit.testing.v1 import AppTest
 
 from llm_core.jobs import JOB_SLOT
 
-pytestmark = pytest.mark.app
+pytestmark = [pytest.mark.app, pytest.mark.usefixtures("free_job_slot")]
 
 PAGE = str(ROOT / "views" / "compression.py")
-TINY = "tiny-llama"
-WAIT_S = 120
-
-
-@pytest.fixture(autouse=True)
-def free_slot():
-    """The slot is process-wide: no test may leave a job running for the next one."""
-    yield
-    running = JOB_SLOT.running()
-    if running is not None:
-        running.cancel()
-        assert running.wait(WAIT_S)
-
-
-@pytest.fixture
-def tiny(isolated_outputs, tiny_model_dirs):
-    shutil.copytree(tiny_model_dirs["llama"], isolated_outputs / TINY)
-    return isolated_outputs
 
 
 def open_lab(lang: str = "en", technique: str = "prune") -> AppTest:
@@ -45,17 +25,6 @@ def open_lab(lang: str = "en", technique: str = "prune") -> AppTest:
     at.session_state["cmp_technique"] = technique
     at.run()
     at.number_input(key="cmp_eval_tokens").set_value(512)
-    return at
-
-
-def run_until(at: AppTest, done, timeout_s: float = WAIT_S) -> AppTest:
-    """Rerun (as the page's polling fragment would) until ``done(at)``."""
-    deadline = time.monotonic() + timeout_s
-    while not done(at):
-        assert time.monotonic() < deadline, "the page never showed what was awaited"
-        time.sleep(0.3)
-        at.run()
-        assert_clean(at)
     return at
 
 
@@ -104,7 +73,7 @@ def test_a_cancelled_run_says_so_and_keeps_nothing(tiny):
     at.button(key="cmp_run").click().run()
     job = JOB_SLOT.latest(kind="compress")
     job.cancel()
-    assert job.wait(WAIT_S)
+    assert job.wait(JOB_WAIT_S)
     run_until(at, lambda at: any("cancelled" in i.value for i in at.info))
     assert not has_result(at)
     assert sorted(p.name for p in tiny.iterdir() if not p.name.startswith(".")) == [TINY]
@@ -112,7 +81,7 @@ def test_a_cancelled_run_says_so_and_keeps_nothing(tiny):
 
 def test_a_busy_slot_is_explained(tiny):
     release = threading.Event()
-    JOB_SLOT.start("finetune", "someone else's run", lambda job: release.wait(WAIT_S))
+    JOB_SLOT.start("finetune", "someone else's run", lambda job: release.wait(JOB_WAIT_S))
     try:
         at = open_lab("en", "int8")
         at.button(key="cmp_run").click().run()

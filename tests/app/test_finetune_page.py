@@ -4,38 +4,18 @@ a busy slot, and saved models. A tiny random model keeps training fast."""
 from __future__ import annotations
 
 import gc
-import shutil
 import threading
-import time
 
 import pytest
-from apptest_pages import ROOT, TIMEOUT_S, assert_clean
+from apptest_pages import JOB_WAIT_S, ROOT, TIMEOUT_S, TINY, assert_clean, run_until
 from streamlit.testing.v1 import AppTest
 
 from llm_core.jobs import JOB_SLOT
 
-pytestmark = pytest.mark.app
+pytestmark = [pytest.mark.app, pytest.mark.usefixtures("free_job_slot")]
 
 PAGE = str(ROOT / "views" / "finetune.py")
-TINY = "tiny-llama"
 CATS = "\n\n".join(f"The cat sat on the mat. The dog sat on the log. ({i})" for i in range(40))
-WAIT_S = 120
-
-
-@pytest.fixture(autouse=True)
-def free_slot():
-    """The slot is process-wide: no test may leave a job running for the next one."""
-    yield
-    running = JOB_SLOT.running()
-    if running is not None:
-        running.cancel()
-        assert running.wait(WAIT_S)
-
-
-@pytest.fixture
-def tiny(isolated_outputs, tiny_model_dirs):
-    shutil.copytree(tiny_model_dirs["llama"], isolated_outputs / TINY)
-    return isolated_outputs
 
 
 def open_studio(lang: str = "en") -> AppTest:
@@ -50,17 +30,6 @@ def open_studio(lang: str = "en") -> AppTest:
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
     at.radio(key="ft_source").set_value("upload").run()
     at.file_uploader(key="ft_upload").set_value((name, data, "text/plain")).run()
-    return at
-
-
-def run_until(at: AppTest, done, timeout_s: float = WAIT_S) -> AppTest:
-    """Rerun (as the page's polling fragment would) until ``done(at)``."""
-    deadline = time.monotonic() + timeout_s
-    while not done(at):
-        assert time.monotonic() < deadline, "the page never showed what was awaited"
-        time.sleep(0.3)
-        at.run()
-        assert_clean(at)
     return at
 
 
@@ -164,7 +133,7 @@ def test_a_second_user_sees_the_slot_busy(tiny):
 
     def other_users_job(job):
         job.report(3, 10, "training")
-        release.wait(WAIT_S)
+        release.wait(JOB_WAIT_S)
 
     job = JOB_SLOT.start("finetune", "full · poems → theirs", other_users_job, owner="someone else")
     try:
@@ -174,7 +143,7 @@ def test_a_second_user_sees_the_slot_busy(tiny):
         assert any("full · poems → theirs" in i.value and "step 3/10" in i.value for i in at.info)
     finally:
         release.set()
-        job.wait(WAIT_S)
+        job.wait(JOB_WAIT_S)
     at.run()
     assert not at.button(key="ft_start").disabled
 

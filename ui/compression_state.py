@@ -9,7 +9,6 @@ so it can be saved; only ``MAX_HELD_VARIANTS`` such models are kept in the whole
 from __future__ import annotations
 
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,37 +20,16 @@ from llm_core.errors import InputError
 from llm_core.jobs import JOB_SLOT, Job
 from llm_core.models import LoadedModel
 from llm_core.outputs import output_path
-from ui.i18n import t
+from ui.background import session_owner, start_job
 
 JOB_KIND = "compress"
-OWNER_KEY = "compress_owner"
 MAX_HELD_VARIANTS = 1
 _held: list[CompressionResult] = []
 _held_lock = threading.Lock()
 
 
-def labels(prefix: str, keys) -> dict[str, str]:
-    """key -> translated label, for a widget's format_func (a dict, not t() in a lambda:
-    AppTest calls format_func outside the run)."""
-    return {key: t(f"{prefix}.{key}") for key in keys}
-
-
-def keep_choice(key: str, default: object) -> None:
-    """Re-send a radio's value before it is drawn: it then survives a language switch (a
-    radio otherwise loses its choice when its labels change) and a visit to another page."""
-    st.session_state[key] = st.session_state.get(key, st.session_state.get(f"{key}_kept", default))
-    st.session_state[f"{key}_kept"] = st.session_state[key]
-
-
-def owner() -> str:
-    """This browser session's id for its jobs."""
-    if OWNER_KEY not in st.session_state:
-        st.session_state[OWNER_KEY] = uuid.uuid4().hex
-    return st.session_state[OWNER_KEY]
-
-
 def latest_job() -> Job | None:
-    return JOB_SLOT.latest(owner=owner(), kind=JOB_KIND)
+    return JOB_SLOT.latest(owner=session_owner(), kind=JOB_KIND)
 
 
 def _hold(result: Any) -> Any:
@@ -87,7 +65,7 @@ def start(
             return _hold(run_compression(job, reference, corpus, request))
 
         description = f"{request.method} of {reference.description.name}"
-    return JOB_SLOT.start(JOB_KIND, description, work, owner=owner())
+    return start_job(JOB_KIND, description, work)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

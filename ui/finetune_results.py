@@ -12,8 +12,8 @@ from llm_core.errors import LLMCoreError
 from llm_core.finetune import FinetuneResult
 from llm_core.finetune_plots import difference_heatmap
 from llm_core.outputs import delete_output, list_outputs, zip_output
-from ui.finetune_state import CHART, _duration, keep_choice
-from ui.i18n import t
+from ui.finetune_state import CHART, _duration
+from ui.i18n import keep_choice, t
 
 LEVELS = ("token", "character")
 
@@ -75,7 +75,7 @@ def show_attention(result: FinetuneResult, job_id: int) -> None:
     head = columns[1].number_input(
         t("finetune.attention_head"), 0, n_heads - 1, best_head, key=f"ft_att_head_{job_id}"
     )
-    keep_choice("ft_att_level", LEVELS, "character")
+    keep_choice("ft_att_level", "character", LEVELS)
     level = columns[2].radio(
         t("finetune.attention_level"), LEVELS,
         format_func={lv: t(f"finetune.level.{lv}") for lv in LEVELS}.__getitem__,

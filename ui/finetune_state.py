@@ -7,10 +7,6 @@ owned by this browser session. The page polls the job with a fragment that rerun
 
 from __future__ import annotations
 
-import gc
-import uuid
-from collections.abc import Callable, Sequence
-
 import streamlit as st
 
 from llm_core.corpus import (
@@ -38,11 +34,11 @@ from llm_core.finetune_setup import (
 from llm_core.jobs import JOB_SLOT, Job, JobProgress, SlotBusyError
 from llm_core.models import LoadedModel
 from llm_core.outputs import check_free, output_path, suggest_output_name
+from ui.background import session_owner, start_job
 from ui.catalog import CATALOG
-from ui.i18n import current_language, t
+from ui.i18n import current_language, keep_choice, t
 
 KIND = "finetune"
-OWNER_KEY = "ft_owner"
 SHOWN_KEY = "ft_shown_job"  # the finished job whose results a page run drew to the end
 DRAWING_KEY = "ft_drawing_panel"  # True while a page run (not a tick) draws live_panel
 POLL_S = 2.0
@@ -56,11 +52,6 @@ LORA_RANKS = (1, 2, 4, 8, 16, 32, 64)
 SCRATCH_WIDTHS = (64, 128, 256, 384, 512)
 SCRATCH_HEADS = (1, 2, 4, 8)
 CHART = {"width": "stretch", "config": {"displaylogo": False}}
-
-
-def session_owner() -> str:
-    """A stable id for this browser session: the owner of its jobs."""
-    return st.session_state.setdefault(OWNER_KEY, uuid.uuid4().hex)
 
 
 def latest_job() -> Job | None:
@@ -120,16 +111,9 @@ def _upload() -> Corpus | None:
         return None
 
 
-def keep_choice(key: str, options: Sequence[str], default: str) -> None:
-    """Re-send a radio's or select box's value before it is drawn: the browser keeps a
-    choice by its label, which changes with the language (see views/tokenizer.py)."""
-    kept = st.session_state.get(key, st.session_state.get(f"{key}_kept", default))
-    st.session_state[key] = st.session_state[f"{key}_kept"] = kept if kept in options else default
-
-
 def choose_corpus(loaded: LoadedModel, spec: str) -> Corpus | None:
     """The corpus widgets; the checked corpus, or None (with the reason shown)."""
-    keep_choice("ft_source", ("sample", "upload"), "sample")
+    keep_choice("ft_source", "sample", ("sample", "upload"))
     source = st.radio(
         t("finetune.corpus_source"),
         ("sample", "upload"),
@@ -183,7 +167,7 @@ def _target_choices(loaded: LoadedModel) -> list[str]:
 def choose_settings(loaded: LoadedModel) -> tuple[FinetuneSettings, str]:
     """The method and settings widgets; (settings, output name as typed)."""
     d = FinetuneSettings()
-    keep_choice("ft_method", METHODS, d.method)
+    keep_choice("ft_method", d.method, METHODS)
     method = st.radio(
         t("finetune.method"),
         METHODS,
@@ -282,26 +266,6 @@ def show_plan(loaded: LoadedModel, corpus: Corpus, settings: FinetuneSettings, s
 # ---------------------------------------------------------------------------- the job
 
 
-def with_frozen_gc(work: Callable[[Job], object]) -> Callable[[Job], object]:
-    """Run ``work`` with the garbage collector's current objects frozen.
-
-    Streamlit ends every script run (each poll of the progress fragment too) with
-    ``gc.collect(2)``: 0.4-0.9 s over this app's ~400k objects, with the GIL held, which
-    starved the training thread to a tenth of its speed. Objects frozen here (imports,
-    loaded models) are skipped by those collections; the job's end unfreezes them, so
-    nothing is kept from the collector for longer than the job.
-    """
-
-    def frozen(job: Job) -> object:
-        gc.freeze()
-        try:
-            return work(job)
-        finally:
-            gc.unfreeze()
-
-    return frozen
-
-
 def start(
     loaded: LoadedModel, spec: str, corpus: Corpus, settings: FinetuneSettings, name: str
 ) -> None:
@@ -319,12 +283,7 @@ def start(
             settings.seed,
         )
         work = finetune_work(loaded, corpus, settings, target, base_spec=spec)
-        JOB_SLOT.start(
-            KIND,
-            f"{settings.method} · {corpus.name} → {target.name}",
-            with_frozen_gc(work),
-            owner=session_owner(),
-        )
+        start_job(KIND, f"{settings.method} · {corpus.name} → {target.name}", work)
     except SlotBusyError as error:
         st.warning(_busy_text(error.running))
     except LLMCoreError as error:

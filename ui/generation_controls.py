@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from llm_core.sampling import MAX_BEAMS, MAX_RETURN_SEQUENCES, MAX_STOP_STRINGS, GenerationSettings
-from ui.i18n import current_language, t
+from ui.i18n import current_language, labels, t
 
 # New tokens the page offers (the engine allows more; the page keeps attention for each).
 PAGE_MAX_NEW_TOKENS = 256
@@ -82,12 +82,6 @@ def keep_controls() -> None:
     st.session_state[KEPT_KEY] = {
         key: st.session_state[key] for key in (*DEFAULTS, PROMPT_KEY) if key in st.session_state
     }
-
-
-def labels(prefix: str, options: tuple[str, ...]) -> dict[str, str]:
-    """Option labels resolved in this run's language: a dict, not ``t()`` in a lambda,
-    because AppTest calls ``format_func`` again outside the run (where ``t`` is English)."""
-    return {option: t(f"{prefix}.{option}") for option in options}
 
 
 def _use_example(text: str) -> None:

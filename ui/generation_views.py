@@ -23,7 +23,6 @@ from ui.generation_chips import (
 )
 from ui.generation_chips import weight_chips_html as weights_html
 from ui.generation_controls import COMPARE_PRESETS
-from ui.generation_controls import labels as option_labels
 from ui.generation_state import (
     COMPARE_KEY,
     COMPARE_LIVE_KEY,
@@ -38,7 +37,7 @@ from ui.generation_state import (
     walk_settings,
     walk_step,
 )
-from ui.i18n import t
+from ui.i18n import labels, t
 
 CHART = {"width": "stretch", "config": {"displaylogo": False}}
 MAX_WALK_TOKENS = 256
@@ -301,7 +300,7 @@ def render_compare(
             t("gen.compare_side", side=side),
             list(COMPARE_PRESETS),
             key=f"gen_cmp_{side.lower()}",
-            format_func=option_labels("gen.preset", tuple(COMPARE_PRESETS)).__getitem__,
+            format_func=labels("gen.preset", tuple(COMPARE_PRESETS)).__getitem__,
         )
         for column, side in zip(st.columns(2), ("A", "B"), strict=True)
     ]

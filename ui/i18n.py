@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
 from ui.catalog import CATALOG, LANGUAGES
@@ -27,3 +29,20 @@ def t(key: str, **values: object) -> str:
 def template(key: str) -> str:
     """The unformatted string for ``key``: for templates the engine fills in itself."""
     return CATALOG[key][current_language()]
+
+
+def labels(prefix: str, options: Sequence[str]) -> dict[str, str]:
+    """Option labels resolved in this run's language, for a widget's ``format_func``: a
+    dict, not ``t()`` in a lambda, because AppTest calls ``format_func`` again outside the
+    run (where ``t`` is English)."""
+    return {option: t(f"{prefix}.{option}") for option in options}
+
+
+def keep_choice(key: str, default: object, options: Sequence[object] | None = None) -> None:
+    """Re-send a radio's value before it is drawn: it then survives a language switch (a
+    radio otherwise loses its choice when its labels change) and a visit to another page.
+    With ``options``, a kept value no longer among them falls back to ``default``."""
+    kept = st.session_state.get(key, st.session_state.get(f"{key}_kept", default))
+    if options is not None and kept not in options:
+        kept = default
+    st.session_state[key] = st.session_state[f"{key}_kept"] = kept

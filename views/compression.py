@@ -11,7 +11,7 @@ from llm_core.errors import LLMCoreError
 from llm_core.jobs import SlotBusyError
 from ui import compression_state as state
 from ui.compression_views import poll, render_job, render_result, render_sweep
-from ui.i18n import t
+from ui.i18n import keep_choice, labels, t
 from ui.model_loader import page_model
 
 TECHNIQUES = (*METHODS, "sweep")
@@ -24,9 +24,9 @@ reference, _ = page_model()
 n_layers, n_heads = reference.description.n_layers, reference.description.n_heads
 
 
-state.keep_choice("cmp_technique", TECHNIQUES[0])
-state.keep_choice("cmp_scope", SCOPES[0])
-names = state.labels("compression.method", TECHNIQUES)
+keep_choice("cmp_technique", TECHNIQUES[0])
+keep_choice("cmp_scope", SCOPES[0])
+names = labels("compression.method", TECHNIQUES)
 technique = st.radio(
     t("compression.technique"),
     TECHNIQUES,
@@ -47,7 +47,7 @@ elif technique == "prune":
         left.slider(t("compression.sparsity"), 0, 95, 50, 5, format="%d %%", key="cmp_sparsity")
         / 100
     )
-    scopes = state.labels("compression.scope", SCOPES)
+    scopes = labels("compression.scope", SCOPES)
     options["scope"] = right.radio(
         t("compression.scope"),
         SCOPES,
@@ -71,7 +71,7 @@ elif technique == "sweep":
     options["scope"] = st.radio(
         t("compression.scope"),
         SCOPES,
-        format_func=state.labels("compression.scope", SCOPES).__getitem__,
+        format_func=labels("compression.scope", SCOPES).__getitem__,
         horizontal=True,
         key="cmp_scope",
     )

@@ -49,8 +49,8 @@ from llm_core.corpus import Corpus, pack_corpus, split_corpus
 from llm_core.errors import InputError
 from llm_core.generation import build_prompt_ids
 from llm_core.head_pruning import check_head_fraction, head_importance, prune_heads
-from llm_core.jobs import Job, JobCancelledError
-from llm_core.models import LoadedModel, ModelSource, describe_model
+from llm_core.jobs import Job
+from llm_core.models import LoadedModel, as_loaded
 from llm_core.outputs import utc_now
 
 METHODS = ("int8", "bf16", "prune", "heads", "distill")
@@ -162,16 +162,6 @@ class CompressionResult:
         return data
 
 
-def as_loaded(model: Any, tokenizer: Any, name: str) -> LoadedModel:
-    source = ModelSource("output", name, name)
-    return LoadedModel(model, tokenizer, describe_model(model, source), source)
-
-
-def stop_if_cancelled(job: Job) -> None:
-    if job.should_stop():
-        raise JobCancelledError("The job was cancelled; nothing was saved.")
-
-
 @dataclass(frozen=True)
 class PreparedTexts:
     train: np.ndarray  # [n_blocks, block_length] training blocks (calibration, distillation)
@@ -256,7 +246,7 @@ def run_compression(
     total = n_blocks + 4
     job.report(0, total, f"compressing ({request.method})")
     model, details = _compress(job, reference, texts, corpus, request)
-    stop_if_cancelled(job)
+    job.stop_if_cancelled()
     candidate = as_loaded(
         model, reference.tokenizer, f"{reference.description.name}-{request.method}"
     )
@@ -280,7 +270,7 @@ def run_compression(
     if layer is None:
         layer = reference.description.n_layers // 2
     drift = attention_drift(reference, candidate, texts.prompt_ids, layer, request.drift_head)
-    stop_if_cancelled(job)
+    job.stop_if_cancelled()
     job.report(total, total, "done")
     return CompressionResult(
         method=request.method,

@@ -19,14 +19,12 @@ from llm_core.compression import check_sparsity, copy_for_compression, prune_lin
 from llm_core.compression_metrics import quality_against, reference_pass, timed_sample
 from llm_core.compression_run import (
     CompressionRequest,
-    as_loaded,
     prepare_texts,
-    stop_if_cancelled,
 )
 from llm_core.corpus import Corpus
 from llm_core.errors import InputError
 from llm_core.jobs import Job
-from llm_core.models import LoadedModel
+from llm_core.models import LoadedModel, as_loaded
 
 DEFAULT_SWEEP = (0.0, 0.3, 0.5, 0.7, 0.9)
 MAX_SWEEP_POINTS = 12
@@ -80,7 +78,7 @@ def run_sweep(
     model = copy_for_compression(reference)
     points = []
     for index, level in enumerate(levels):
-        stop_if_cancelled(job)
+        job.stop_if_cancelled()
         job.report(index + 1, len(levels) + 1, f"sparsity {level:.0%}")
         model.load_state_dict(reference.model.state_dict())  # reads the shared model only
         report = prune_linear(model, level, request.scope)

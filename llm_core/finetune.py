@@ -42,8 +42,8 @@ from llm_core.finetune_setup import (
     scratch_model,
 )
 from llm_core.generation import build_prompt_ids, generate
-from llm_core.jobs import Job, JobCancelledError
-from llm_core.models import LoadedModel, ModelSource, describe_model
+from llm_core.jobs import Job
+from llm_core.models import LoadedModel, as_loaded
 from llm_core.outputs import check_free, save_output, utc_now
 from llm_core.sampling import GenerationSettings
 from llm_core.tokens import Tokenization, tokenize
@@ -115,11 +115,6 @@ class FinetuneResult:
 # ---------------------------------------------------------------------------- models
 
 
-def _as_loaded(model: Any, tokenizer: Any, name: str) -> LoadedModel:
-    source = ModelSource("output", name, name)
-    return LoadedModel(model, tokenizer, describe_model(model, source), source)
-
-
 def _count(model: Any, trainable_only: bool) -> int:
     seen = {id(p): p for p in model.parameters() if p.requires_grad or not trainable_only}
     return sum(p.numel() for p in seen.values())
@@ -169,7 +164,7 @@ def measure(
         seed=settings.seed,
     )
     sample = generate(loaded, prompt_ids, sampling, should_stop=job.should_stop).text
-    _stop_if_cancelled(job)
+    job.stop_if_cancelled()
     attention = capture_attention(loaded, text.ids, layers=range(loaded.description.n_layers))
     return Snapshot(perplexity, sample, attention)
 
@@ -224,10 +219,10 @@ def run_finetune(
             model = copy.deepcopy(base.model)
     else:
         model = base.model
-    _stop_if_cancelled(job)
+    job.stop_if_cancelled()
     job.report(0, settings.steps, "measuring_before")
     before = measure(
-        _as_loaded(model, tokenizer, "before"),
+        as_loaded(model, tokenizer, "before"),
         measured,
         prompt_ids,
         text,
@@ -235,7 +230,7 @@ def run_finetune(
         job,
     )
     job.log(step=0, eval_loss=math.log(before.perplexity))
-    _stop_if_cancelled(job)
+    job.stop_if_cancelled()
 
     trained = add_lora(model, settings) if settings.method == "lora" else model.requires_grad_(True)
     n_trainable = _count(trained, trainable_only=True)
@@ -257,7 +252,7 @@ def run_finetune(
         trainer.add_callback(progress)
         trainer.add_callback(SkipFinalEval())
         trainer.train()
-        _stop_if_cancelled(job)
+        job.stop_if_cancelled()
         steps_done = trainer.state.global_step
         adapter_dir = None
         if settings.method == "lora":
@@ -267,7 +262,7 @@ def run_finetune(
         model.eval()
         job.report(steps_done, settings.steps, "measuring_after")
         after = measure(
-            _as_loaded(model, tokenizer, "after"),
+            as_loaded(model, tokenizer, "after"),
             measured,
             prompt_ids,
             text,
@@ -275,7 +270,7 @@ def run_finetune(
             job,
         )
         job.log(step=steps_done, eval_loss=math.log(after.perplexity))
-        _stop_if_cancelled(job)
+        job.stop_if_cancelled()
         history = job.history()
         result = FinetuneResult(
             output=str(target),
@@ -366,8 +361,3 @@ def _first_validation_document(corpus: Corpus, settings: FinetuneSettings) -> st
     from llm_core.corpus import split_corpus
 
     return split_corpus(corpus, settings.validation_fraction, settings.seed)[1][0]
-
-
-def _stop_if_cancelled(job: Job) -> None:
-    if job.should_stop():
-        raise JobCancelledError("The job was cancelled; nothing was saved.")

@@ -120,6 +120,11 @@ class Job:
         """True once ``cancel()`` was called: stop at the next step and save nothing."""
         return self._cancel.is_set()
 
+    def stop_if_cancelled(self) -> None:
+        """Raise ``JobCancelledError`` once ``cancel()`` was called (between stages)."""
+        if self.should_stop():
+            raise JobCancelledError("The job was cancelled; nothing was saved.")
+
     def report(self, step: int, total_steps: int, message: str = "", **metrics: float) -> None:
         """Record progress: ``step`` of ``total_steps`` done, with the latest metrics."""
         with self._lock:

@@ -416,6 +416,13 @@ def _count_int8_weights(model: Any, counts: dict[str, int]) -> int:
     return n_layers
 
 
+def as_loaded(model: Any, tokenizer: Any, name: str) -> LoadedModel:
+    """An in-memory model (a copy being trained or compressed) as a ``LoadedModel``, so
+    every engine function that measures a loaded model measures it too."""
+    source = ModelSource("output", name, name)
+    return LoadedModel(model, tokenizer, describe_model(model, source), source)
+
+
 def describe_folder(folder: Path, source: ModelSource) -> ModelDescription:
     """Describe a saved model from its config alone: built on the meta device, no weights read."""
     import torch

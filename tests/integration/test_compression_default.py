@@ -16,9 +16,9 @@ from llm_core.compression import (
     to_bfloat16,
 )
 from llm_core.compression_metrics import EVAL_BLOCK_LENGTH, compare_quality
-from llm_core.compression_run import as_loaded
 from llm_core.compression_sizes import measure_size
 from llm_core.corpus import load_corpus, pack_corpus
+from llm_core.models import as_loaded
 
 pytestmark = pytest.mark.integration
 N_BLOCKS = 4  # 1,020 predicted positions: enough for a stable figure, ~20 s

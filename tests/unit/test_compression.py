@@ -22,7 +22,6 @@ from llm_core.compression import (
 from llm_core.compression_metrics import attention_drift, compare_quality
 from llm_core.compression_run import (
     CompressionRequest,
-    as_loaded,
     run_compression,
     save_compressed,
 )
@@ -31,7 +30,7 @@ from llm_core.corpus import Corpus, load_corpus
 from llm_core.errors import InputError
 from llm_core.head_pruning import choose_heads, head_importance, prune_heads
 from llm_core.jobs import Job, JobCancelledError
-from llm_core.models import load_model
+from llm_core.models import as_loaded, load_model
 
 FAST = {"eval_tokens": 512, "sample_tokens": 4}
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from llm_core.corpus import pack_blocks
 from llm_core.errors import InputError, UnsupportedModelError
-from llm_core.jobs import Job, JobCancelledError
+from llm_core.jobs import Job
 from llm_core.models import LoadedModel
 
 MAX_STEPS = 10_000
@@ -228,8 +228,7 @@ def train_student(
         trainer.add_callback(progress)
         trainer.train()
         steps_done = trainer.state.global_step
-    if job.should_stop():
-        raise JobCancelledError("The job was cancelled; nothing was saved.")
+    job.stop_if_cancelled()
     student.eval()
     losses = [p["train_loss"] for p in job.history() if "train_loss" in p]
     n_teacher = teacher.model.config.num_hidden_layers

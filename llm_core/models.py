@@ -400,10 +400,6 @@ def describe_model(
 def _count_int8_weights(model: Any, counts: dict[str, int]) -> int:
     """Add the weights (and biases) of int8 linear layers, which are packed, not
     parameters, to ``counts`` by component; return how many such layers there are."""
-    import sys
-
-    if "torch" not in sys.modules:  # nothing can be int8 before torch is loaded
-        return 0
     import torch.ao.nn.quantized.dynamic as nnqd
 
     n_layers = 0

@@ -31,8 +31,8 @@ def _token_ids(loaded, n_tokens: int) -> list[int]:
 def run_case(mode: str, n_tokens: int, repeats: int) -> dict:
     import torch
 
-    from llm_core.attention import capture_attention
-    from llm_core.models import load_model
+    from llm_core.attention.capture import capture_attention
+    from llm_core.models.loading import load_model
 
     torch.manual_seed(0)
     loaded = load_model("default")

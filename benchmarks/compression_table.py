@@ -40,10 +40,10 @@ def main() -> None:
 
     from transformers.utils import logging as hf_logging
 
-    from llm_core.compression_run import CompressionRequest, run_compression
-    from llm_core.corpus import load_corpus
+    from llm_core.compression.run import CompressionRequest, run_compression
     from llm_core.jobs import Job
-    from llm_core.models import load_model
+    from llm_core.models.loading import load_model
+    from llm_core.text.corpus import load_corpus
 
     hf_logging.set_verbosity_error()
     corpus = load_corpus(CORPUS if CORPUS.is_file() else "tang300")

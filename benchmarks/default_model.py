@@ -16,7 +16,7 @@ from isolation import measure_in_subprocess
 
 def convert(cache: str) -> dict:
     os.environ["LLM_EXPLORER_CACHE"] = cache
-    from llm_core.default_model import prepare_default_model
+    from llm_core.models.default_model import prepare_default_model
 
     started = time.perf_counter()
     prepare_default_model()
@@ -25,7 +25,7 @@ def convert(cache: str) -> dict:
 
 def load(cache: str) -> dict:
     os.environ["LLM_EXPLORER_CACHE"] = cache
-    from llm_core.models import load_model
+    from llm_core.models.loading import load_model
 
     started = time.perf_counter()  # includes importing torch and transformers
     load_model("default")

@@ -2,7 +2,7 @@
 PyTorch loop, and the default classroom run on the Tang poems.
 
 1. For LoRA and full fine-tuning, each in its own process: training tokens/s of
-   ``llm_core.training.build_trainer`` (the Hugging Face Trainer, as the studio runs it)
+   ``llm_core.training.trainer.build_trainer`` (the Hugging Face Trainer, as the studio runs it)
    and of a plain loop (forward, backward, clip, AdamW step) over the same model, data,
    batch, block length and learning rate; the ratio trainer / plain (aim: >= 0.9), and
    each process's peak RSS. The first ``--warmup`` steps are not timed.
@@ -25,9 +25,10 @@ from isolation import measure_in_subprocess
 def _setup(method: str, block_length: int, batch_size: int, steps: int):
     import torch
 
-    from llm_core.corpus import load_corpus, pack_corpus
-    from llm_core.finetune_setup import FinetuneSettings, add_lora
-    from llm_core.models import load_model
+    from llm_core.models.loading import load_model
+    from llm_core.text.corpus import load_corpus
+    from llm_core.text.packing import pack_corpus
+    from llm_core.training.settings import FinetuneSettings, add_lora
 
     torch.manual_seed(0)
     loaded = load_model("default")
@@ -50,7 +51,7 @@ def run_trainer(method: str, steps: int, warmup: int, block_length: int, batch_s
     import torch
     from transformers import TrainerCallback
 
-    from llm_core.training import TrainerOptions, build_trainer
+    from llm_core.training.trainer import TrainerOptions, build_trainer
 
     model, blocks, rate = _setup(method, block_length, batch_size, steps)
     stamps: list[float] = []
@@ -103,11 +104,12 @@ def run_classroom() -> dict:
     import os
 
     os.environ["LLM_EXPLORER_OUTPUTS"] = tempfile.mkdtemp(prefix="llm-explorer-bench-")
-    from llm_core.corpus import load_corpus
-    from llm_core.finetune import FinetuneSettings, run_finetune
     from llm_core.jobs import Job
-    from llm_core.models import load_model
-    from llm_core.outputs import output_path
+    from llm_core.models.loading import load_model
+    from llm_core.models.outputs import output_path
+    from llm_core.text.corpus import load_corpus
+    from llm_core.training.finetune import run_finetune
+    from llm_core.training.settings import FinetuneSettings
 
     started = time.perf_counter()
     base = load_model("default")

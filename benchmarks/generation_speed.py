@@ -33,8 +33,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     from transformers.utils import logging as hf_logging
 
-    from llm_core.generation import GenerationSettings, build_prompt_ids, generate
-    from llm_core.models import load_model
+    from llm_core.generation.generate import build_prompt_ids, generate
+    from llm_core.generation.sampling import GenerationSettings
+    from llm_core.models.loading import load_model
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()

@@ -1,19 +1,59 @@
-"""llm_core: the engine behind the LLM explorer. Pure Python/torch; never imports streamlit.
+"""llm_core: the engine behind the LLM explorer. Pure Python/torch/numpy; never imports
+streamlit, ``ui`` or ``views``.
 
-Load a model with ``load_model(spec)``; each capability lives in its own module.
+    import llm_core
+    loaded = llm_core.load_model("default")
+    tokens = llm_core.tokenize(loaded.tokenizer, "我爱吃苹果")
+    capture = llm_core.capture_attention(loaded, tokens.ids)
+
+The names below are the public API; each lives in one subpackage (``models``, ``text``,
+``attention``, ``generation``, ``training``, ``compression``, ``plots``, ``cli``) and is
+imported on first use, so ``import llm_core`` stays fast (torch and transformers load
+only when a model does).
 """
 
-from llm_core.default_model import DEFAULT_SPEC, prepare_default_model
-from llm_core.errors import LLMCoreError
-from llm_core.models import LoadedModel, ModelDescription, describe_model, list_models, load_model
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_SPEC",
-    "LLMCoreError",
-    "LoadedModel",
-    "ModelDescription",
-    "describe_model",
-    "list_models",
-    "load_model",
-    "prepare_default_model",
-]
+import importlib
+from typing import Any
+
+# Loading a saved int8 variant needs the restorer the compression package registers.
+import llm_core.compression.variants  # noqa: F401
+
+_PUBLIC = {
+    "llm_core.errors": ("LLMCoreError", "InputError"),
+    "llm_core.models.default_model": ("DEFAULT_SPEC", "prepare_default_model"),
+    "llm_core.models.loading": ("LoadedModel", "load_model", "load_tokenizer"),
+    "llm_core.models.description": ("ModelDescription", "describe_model", "list_models"),
+    "llm_core.text.tokens": ("Tokenization", "tokenize"),
+    "llm_core.text.corpus": ("Corpus", "load_corpus", "read_corpus"),
+    "llm_core.attention.capture": ("AttentionCapture", "capture_attention"),
+    "llm_core.attention.reductions": ("aggregate", "attention_rollout"),
+    "llm_core.generation.sampling": ("GenerationSettings",),
+    "llm_core.generation.generate": (
+        "build_prompt_ids",
+        "generate",
+        "iter_generate",
+        "next_token_distribution",
+    ),
+    "llm_core.generation.perplexity": ("perplexity",),
+    "llm_core.generation.logit_lens": ("logit_lens",),
+    "llm_core.training.settings": ("FinetuneSettings",),
+    "llm_core.training.finetune": ("run_finetune",),
+    "llm_core.compression.run": ("CompressionRequest", "run_compression"),
+    "llm_core.jobs": ("JOB_SLOT", "Job"),
+}
+_HOME = {name: module for module, names in _PUBLIC.items() for name in names}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'llm_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value  # the next lookup skips this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

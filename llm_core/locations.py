@@ -2,7 +2,7 @@
 
 - ``LLM_EXPLORER_CACHE``: converted default model (default: the user's cache dir).
 - ``LLM_EXPLORER_OUTPUTS``: fine-tuned and compressed models (default: the user's data dir).
-- ``LLM_EXPLORER_CORPORA``: the bundled sample corpora (``llm_core.corpus``; default:
+- ``LLM_EXPLORER_CORPORA``: the bundled sample corpora (``llm_core.text.corpus``; default:
   ``assets/corpora`` beside the package).
 """
 

@@ -31,7 +31,7 @@ def tiny_model_dir(request, tiny_model_dirs) -> Path:
 @pytest.fixture
 def tiny_llama(tiny_model_dirs):
     """A loaded tiny Llama (grouped-query attention: 4 heads, 2 kv heads)."""
-    from llm_core.models import load_model
+    from llm_core.models.loading import load_model
 
     return load_model(str(tiny_model_dirs["llama"]))
 
@@ -39,7 +39,7 @@ def tiny_llama(tiny_model_dirs):
 @pytest.fixture(scope="module")
 def tiny_models(tiny_model_dirs) -> dict:
     """{"llama": LoadedModel, ...}, loaded once per test module that asks."""
-    from llm_core.models import load_model
+    from llm_core.models.loading import load_model
 
     return {arch: load_model(str(folder)) for arch, folder in tiny_model_dirs.items()}
 
@@ -68,6 +68,6 @@ def isolated_outputs(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def default_model():
     """The real default model (SmolLM2-135M-Instruct), loaded once per session."""
-    from llm_core.models import load_model
+    from llm_core.models.loading import load_model
 
     return load_model("default")

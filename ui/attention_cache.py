@@ -19,12 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from llm_core import attention
-from llm_core.attention import FULL_CAPTURE_MAX_TOKENS, AttentionCapture
-from llm_core.attention_plots import MAX_GRID_SIZE, MAX_HEATMAP_SIZE, fit_matrix
-from llm_core.attention_stats import STAT_NAMES
-from llm_core.default_model import DEFAULT_SPEC
-from llm_core.tokens import LEVELS, Tokenization, tokenize
+from llm_core.attention import capture as attention
+from llm_core.attention.capture import FULL_CAPTURE_MAX_TOKENS, AttentionCapture
+from llm_core.attention.reductions import aggregate
+from llm_core.attention.stats import STAT_NAMES
+from llm_core.models.default_model import DEFAULT_SPEC
+from llm_core.plots.attention import MAX_GRID_SIZE
+from llm_core.plots.heatmaps import MAX_HEATMAP_SIZE, fit_matrix
+from llm_core.text.tokens import LEVELS, Tokenization, tokenize
 from ui.model_loader import _load_cached
 
 REDUCTIONS = ("head", "mean_heads", "mean_layers", "rollout")
@@ -120,7 +122,7 @@ def full_matrix(
 def _grouped(tokenization: Tokenization, level: str, weights: np.ndarray) -> np.ndarray:
     if level == "token":  # one group per token: nothing to add up
         return np.asarray(weights, dtype=np.float32)
-    return attention.aggregate(weights, [g.tokens for g in tokenization.groups(level)])
+    return aggregate(weights, [g.tokens for g in tokenization.groups(level)])
 
 
 @st.cache_data(max_entries=128, ttl=CACHE_TTL_S, show_spinner=False)

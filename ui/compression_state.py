@@ -14,12 +14,12 @@ from typing import Any
 
 import streamlit as st
 
-from llm_core.compression_run import CompressionRequest, CompressionResult, run_compression
-from llm_core.corpus import Corpus, load_corpus, read_corpus, sample_corpora
+from llm_core.compression.run import CompressionRequest, CompressionResult, run_compression
 from llm_core.errors import InputError
 from llm_core.jobs import JOB_SLOT, Job
-from llm_core.models import LoadedModel
-from llm_core.outputs import output_path
+from llm_core.models.loading import LoadedModel
+from llm_core.models.outputs import output_path
+from llm_core.text.corpus import Corpus, load_corpus, read_corpus, sample_corpora
 from ui.background import session_owner, start_job
 
 JOB_KIND = "compress"
@@ -51,7 +51,7 @@ def start(
     """Start the run in the background; raises ``SlotBusyError`` or ``InputError``."""
     request = request.validate()
     if sweep_levels is not None:
-        from llm_core.compression_sweep import check_sweep, run_sweep
+        from llm_core.compression.sweep import check_sweep, run_sweep
 
         levels = check_sweep(sweep_levels)
 
@@ -88,6 +88,6 @@ def page_corpus(sample: str | None, upload: Any) -> Corpus:
 
 def save(result: CompressionResult, name: str) -> Path:
     """Save the result's model as the output ``name`` (atomically)."""
-    from llm_core.compression_run import save_compressed
+    from llm_core.compression.run import save_compressed
 
     return save_compressed(result, output_path(name))

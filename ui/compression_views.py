@@ -7,18 +7,18 @@ import math
 import pandas as pd
 import streamlit as st
 
-from llm_core.compression_plots import (
+from llm_core.compression.run import CompressionResult
+from llm_core.compression.sweep import SweepResult
+from llm_core.errors import LLMCoreError
+from llm_core.jobs import Job
+from llm_core.models.outputs import suggest_output_name
+from llm_core.plots.compression import (
     drift_figure,
     head_removal_figure,
     size_figure,
     sweep_figure,
     token_labels,
 )
-from llm_core.compression_run import CompressionResult
-from llm_core.compression_sweep import SweepResult
-from llm_core.errors import LLMCoreError
-from llm_core.jobs import Job
-from llm_core.outputs import suggest_output_name
 from ui import compression_state as state
 from ui.i18n import t
 

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from llm_core.attention import aggregate
-from llm_core.attention_plots import attention_heatmap
+from llm_core.attention.reductions import aggregate
 from llm_core.errors import LLMCoreError
-from llm_core.finetune import FinetuneResult
-from llm_core.finetune_plots import difference_heatmap
-from llm_core.outputs import delete_output, list_outputs, zip_output
+from llm_core.models.outputs import delete_output, list_outputs, zip_output
+from llm_core.plots.heatmaps import attention_heatmap
+from llm_core.plots.training import difference_heatmap
+from llm_core.training.finetune import FinetuneResult
 from ui.finetune_state import CHART, _duration
 from ui.i18n import keep_choice, t
 

@@ -9,31 +9,30 @@ from __future__ import annotations
 
 import streamlit as st
 
-from llm_core.corpus import (
+from llm_core.errors import InputError, LLMCoreError
+from llm_core.jobs import JOB_SLOT, Job, JobProgress, SlotBusyError
+from llm_core.models.loading import LoadedModel
+from llm_core.models.outputs import check_free, output_path, suggest_output_name
+from llm_core.plots.training import loss_figure
+from llm_core.text.corpus import (
     MAX_CORPUS_BYTES,
     SUPPORTED_SUFFIXES,
     Corpus,
-    count_tokens,
     guess_text_field,
     load_corpus,
-    pack_corpus,
     read_corpus,
     sample_corpora,
     text_fields,
 )
-from llm_core.errors import InputError, LLMCoreError
-from llm_core.finetune import finetune_work
-from llm_core.finetune_plots import loss_figure
-from llm_core.finetune_setup import (
+from llm_core.text.packing import count_tokens, pack_corpus
+from llm_core.training.finetune import finetune_work
+from llm_core.training.settings import (
     DEFAULT_LEARNING_RATES,
     DEFAULT_TARGET_MODULES,
     METHODS,
     FinetuneSettings,
     check_trainable,
 )
-from llm_core.jobs import JOB_SLOT, Job, JobProgress, SlotBusyError
-from llm_core.models import LoadedModel
-from llm_core.outputs import check_free, output_path, suggest_output_name
 from ui.background import session_owner, start_job
 from ui.catalog import CATALOG
 from ui.i18n import current_language, keep_choice, t

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llm_core.sampling import TokenProb
+from llm_core.generation.sampling import TokenProb
 
 # The engine's own reading of a vocabulary piece as bytes (byte-level BPE, byte fallback).
-from llm_core.tokens import _byte_level_bytes, _fallback_bytes
+from llm_core.text.tokens import _byte_level_bytes, _fallback_bytes
 from ui.token_chips import WHITESPACE_MARKS
 
 # Pastel stops from unlikely (red) through even (yellow) to certain (green), dark text on

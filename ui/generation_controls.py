@@ -12,7 +12,12 @@ from typing import Any
 
 import streamlit as st
 
-from llm_core.sampling import MAX_BEAMS, MAX_RETURN_SEQUENCES, MAX_STOP_STRINGS, GenerationSettings
+from llm_core.generation.sampling import (
+    MAX_BEAMS,
+    MAX_RETURN_SEQUENCES,
+    MAX_STOP_STRINGS,
+    GenerationSettings,
+)
 from ui.i18n import current_language, labels, t
 
 # New tokens the page offers (the engine allows more; the page keeps attention for each).

@@ -20,17 +20,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
-from llm_core.decoding import decode_generated
-from llm_core.generation import (
-    GenerationSettings,
-    GenerationStep,
+from llm_core.generation.decoding import decode_generated
+from llm_core.generation.generate import (
     StepDistribution,
     build_prompt_ids,
     check_prompt_ids,
     iter_generate,
     next_token_distribution,
 )
-from llm_core.models import LoadedModel
+from llm_core.generation.sampling import GenerationSettings, GenerationStep
+from llm_core.models.loading import LoadedModel
 from ui.generation_chips import Chip, PieceDecoder, chips_html, fragment_labels, token_pieces
 from ui.model_loader import _load_cached
 

@@ -11,9 +11,10 @@ import numpy as np
 import streamlit as st
 
 from llm_core.errors import InputError, LLMCoreError
-from llm_core.generation import GenerationSettings, StepDistribution
-from llm_core.generation_plots import context_attention_figure, top_k_figure
-from llm_core.models import LoadedModel
+from llm_core.generation.generate import StepDistribution
+from llm_core.generation.sampling import GenerationSettings
+from llm_core.models.loading import LoadedModel
+from llm_core.plots.generation import context_attention_figure, top_k_figure
 from ui.generation_chips import (
     chips_html,
     legend_html,

@@ -11,9 +11,13 @@ import os
 
 import streamlit as st
 
-from llm_core.default_model import DEFAULT_SPEC, is_default_model_ready, prepare_default_model
 from llm_core.errors import LLMCoreError
-from llm_core.models import LoadedModel, load_model, load_tokenizer
+from llm_core.models.default_model import (
+    DEFAULT_SPEC,
+    is_default_model_ready,
+    prepare_default_model,
+)
+from llm_core.models.loading import LoadedModel, load_model, load_tokenizer
 from ui.i18n import t
 from ui.sidebar import selected_model_spec
 

@@ -5,7 +5,7 @@ position) for the lens, always with ``LENS_K`` ranks; choosing how many ranks to
 only slices the cached result. Results are shared by sessions (read-only arrays).
 
 ``start_token_choices`` offers the document separator the model was trained with (see
-``llm_core.perplexity.document_start_token``), or none.
+``llm_core.generation.perplexity.document_start_token``), or none.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from llm_core.logit_lens import LogitLens, logit_lens
-from llm_core.perplexity import (
+from llm_core.generation.logit_lens import LogitLens, logit_lens
+from llm_core.generation.perplexity import (
     PerplexityResult,
     document_start_token,
     perplexity,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from llm_core.default_model import DEFAULT_SPEC
-from llm_core.models import list_saved_outputs
+from llm_core.models.default_model import DEFAULT_SPEC
+from llm_core.models.specs import list_saved_outputs
 from ui.catalog import LANGUAGES
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_KEY, current_language, t
 

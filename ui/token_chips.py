@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import regex
 
-from llm_core.tokens import Token, Tokenization, split_words
+from llm_core.text.tokens import Token, Tokenization, split_words
 
 # A browser stays responsive with a few thousand chips; the table still lists every token.
 MAX_CHIPS = 2_000
@@ -123,7 +123,7 @@ def count_characters(text: str) -> int:
 
 
 def count_words(text: str) -> int:
-    """Words as ``llm_core.tokens.split_words`` cuts them (jieba for Chinese)."""
+    """Words as ``llm_core.text.tokens.split_words`` cuts them (jieba for Chinese)."""
     return len(split_words(text))
 
 

@@ -6,21 +6,19 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from llm_core.attention import FULL_CAPTURE_MAX_TOKENS, MAX_ATTENTION_TOKENS
-from llm_core.attention_plots import (
+from llm_core.attention.capture import FULL_CAPTURE_MAX_TOKENS, MAX_ATTENTION_TOKENS
+from llm_core.attention.export import matrix_csv, matrix_json
+from llm_core.attention.stats import STAT_NAMES, HeadRole, RankedHead, describe_head, rank_heads
+from llm_core.errors import LLMCoreError
+from llm_core.plots.attention import (
     MAX_FLOW_SIZE,
     MIN_FLOW_WEIGHT,
-    attention_heatmap,
-    figure_html,
     head_grid_figure,
-    matrix_csv,
-    matrix_json,
     overview_figure,
     text_flow_figure,
 )
-from llm_core.attention_stats import STAT_NAMES, HeadRole, RankedHead, describe_head, rank_heads
-from llm_core.errors import LLMCoreError
-from llm_core.tokens import LEVELS
+from llm_core.plots.heatmaps import attention_heatmap, figure_html
+from llm_core.text.tokens import LEVELS
 from ui.attention_cache import (
     DEFAULT_VIEW,
     MAX_URL_TEXT_CHARS,

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from llm_core.attention_math import (
+from llm_core.attention.formula import (
     MAX_REAL_HEAD_TOKENS,
     MAX_TOY_D_MODEL,
     MAX_TOY_TOKENS,
@@ -15,7 +15,8 @@ from llm_core.attention_math import (
     parse_matrix,
     recompute_head,
 )
-from llm_core.attention_math_plots import (
+from llm_core.errors import LLMCoreError
+from llm_core.plots.formula import (
     MAX_ANNOTATED_CELLS,
     REAL_HEAD_FIGURES,
     STEP_NAMES,
@@ -24,8 +25,7 @@ from llm_core.attention_math_plots import (
     matrix_heatmap,
     real_head_figures,
 )
-from llm_core.errors import LLMCoreError
-from llm_core.tokens import tokenize
+from llm_core.text.tokens import tokenize
 from ui.i18n import t, template
 from ui.model_loader import _load_cached, page_model
 

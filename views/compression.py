@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from llm_core.compression import MAX_HEAD_FRACTION, SCOPES
-from llm_core.compression_metrics import DEFAULT_EVAL_TOKENS, EVAL_BLOCK_LENGTH, MAX_EVAL_TOKENS
-from llm_core.compression_run import METHODS, CompressionRequest
-from llm_core.compression_sweep import DEFAULT_SWEEP
-from llm_core.distillation import DistillSettings
+from llm_core.compression.distillation import DistillSettings
+from llm_core.compression.head_pruning import MAX_HEAD_FRACTION
+from llm_core.compression.metrics import DEFAULT_EVAL_TOKENS, EVAL_BLOCK_LENGTH, MAX_EVAL_TOKENS
+from llm_core.compression.pruning import SCOPES
+from llm_core.compression.run import METHODS, CompressionRequest
+from llm_core.compression.sweep import DEFAULT_SWEEP
 from llm_core.errors import LLMCoreError
 from llm_core.jobs import SlotBusyError
 from ui import compression_state as state

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from llm_core.models import COMPONENTS
-from llm_core.plots import (
+from llm_core.models.description import COMPONENTS
+from llm_core.plots.model import (
     ARCHITECTURE_LABELS,
     architecture_dot,
     format_count,

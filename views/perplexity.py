@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from llm_core.errors import LLMCoreError
-from llm_core.generation_plots import logit_lens_figure, surprisal_figure
-from llm_core.perplexity import SEED_TEXT
+from llm_core.generation.perplexity import SEED_TEXT
+from llm_core.plots.generation import logit_lens_figure, surprisal_figure
 from ui.generation_chips import (
     chips_html,
     fragment_labels,

@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from llm_core.default_model import DEFAULT_SPEC, is_default_model_ready
 from llm_core.errors import LLMCoreError
-from llm_core.models import list_saved_outputs
-from llm_core.tokens import LEVELS, MAX_TOKENIZE_CHARS, Tokenization, tokenize
+from llm_core.models.default_model import DEFAULT_SPEC, is_default_model_ready
+from llm_core.models.specs import list_saved_outputs
+from llm_core.text.tokens import LEVELS, MAX_TOKENIZE_CHARS, Tokenization, tokenize
 from ui.catalog import CATALOG
 from ui.i18n import t
 from ui.model_loader import get_model, get_tokenizer

@@ -27,8 +27,8 @@ from llm_core.cli import (
     model_commands,
     text_commands,
 )
-from llm_core.default_model import DEFAULT_SPEC
 from llm_core.errors import LLMCoreError
+from llm_core.models.default_model import DEFAULT_SPEC
 
 # name -> (help, function adding the command's own arguments, function running it)
 Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], Any]]

@@ -20,9 +20,9 @@ DEFAULT_CORPUS = "tang300"
 
 
 def _compress_args(parser: argparse.ArgumentParser) -> None:
-    from llm_core.compression import SCOPES
-    from llm_core.compression_metrics import DEFAULT_EVAL_TOKENS, DEFAULT_SAMPLE_TOKENS
-    from llm_core.compression_run import METHODS
+    from llm_core.compression.metrics import DEFAULT_EVAL_TOKENS, DEFAULT_SAMPLE_TOKENS
+    from llm_core.compression.pruning import SCOPES
+    from llm_core.compression.run import METHODS
 
     parser.add_argument("--method", required=True, choices=METHODS, help="what to do")
     parser.add_argument(
@@ -62,13 +62,13 @@ def _compress_args(parser: argparse.ArgumentParser) -> None:
 
 def _compress_run(args: argparse.Namespace) -> dict[str, Any]:
     from llm_core.cli.progress import print_progress
-    from llm_core.compression_run import CompressionRequest, run_compression, save_compressed
-    from llm_core.corpus import load_corpus
-    from llm_core.distillation import DistillSettings
+    from llm_core.compression.distillation import DistillSettings
+    from llm_core.compression.run import CompressionRequest, run_compression, save_compressed
     from llm_core.errors import InputError
     from llm_core.jobs import Job
-    from llm_core.models import load_model
-    from llm_core.outputs import check_free, resolve_out
+    from llm_core.models.loading import load_model
+    from llm_core.models.outputs import check_free, resolve_out
+    from llm_core.text.corpus import load_corpus
 
     distill = None
     if args.method == "distill":
@@ -104,7 +104,7 @@ def _compress_run(args: argparse.Namespace) -> dict[str, Any]:
         print_progress(progress.fraction, progress.message)
 
     if args.sweep:
-        from llm_core.compression_sweep import run_sweep
+        from llm_core.compression.sweep import run_sweep
 
         work = lambda job: run_sweep(job, reference, corpus, args.sweep, request)  # noqa: E731
         return Job("compress", "sparsity sweep", work, listener=report).run().to_json()

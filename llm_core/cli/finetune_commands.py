@@ -17,7 +17,7 @@ from llm_core.cli.progress import print_progress
 
 
 def _finetune_args(parser: argparse.ArgumentParser) -> None:
-    from llm_core.finetune_setup import METHODS, FinetuneSettings
+    from llm_core.training.settings import METHODS, FinetuneSettings
 
     d = FinetuneSettings()
     parser.add_argument(
@@ -57,7 +57,7 @@ def _finetune_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from llm_core.finetune_setup import FinetuneSettings
+    from llm_core.training.settings import FinetuneSettings
 
     return FinetuneSettings(
         method=args.method,
@@ -100,12 +100,12 @@ def _progress_listener():
 
 def _finetune_run(args: argparse.Namespace) -> dict[str, Any]:
 
-    from llm_core.corpus import load_corpus
-    from llm_core.finetune import run_finetune
     from llm_core.jobs import Job
     from llm_core.locations import outputs_dir
-    from llm_core.models import load_model
-    from llm_core.outputs import check_free, resolve_out, suggest_output_name
+    from llm_core.models.loading import load_model
+    from llm_core.models.outputs import check_free, resolve_out, suggest_output_name
+    from llm_core.text.corpus import load_corpus
+    from llm_core.training.finetune import run_finetune
 
     settings = _settings(args)
     corpus = load_corpus(args.corpus, args.text_field)

@@ -44,7 +44,7 @@ def _generate_args(parser: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> Any:
     """The ``GenerationSettings`` the flags ask for; ``InputError`` for a bad combination."""
     from llm_core.errors import InputError
-    from llm_core.sampling import GenerationSettings
+    from llm_core.generation.sampling import GenerationSettings
 
     given = [name for name in SAMPLING_OPTIONS if getattr(args, name) is not None]
     if args.greedy and given:
@@ -69,8 +69,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
 def _generate_run(args: argparse.Namespace) -> dict[str, Any]:
     from llm_core.errors import InputError
-    from llm_core.generation import build_prompt_ids, generate
-    from llm_core.models import load_model
+    from llm_core.generation.generate import build_prompt_ids, generate
+    from llm_core.models.loading import load_model
 
     if args.prompt is None:
         raise InputError("Give the text to continue with --prompt.")
@@ -106,7 +106,7 @@ def _start_token_arg(parser: argparse.ArgumentParser) -> None:
 
 def _text_ids(loaded: Any, args: argparse.Namespace) -> list[int]:
     """The text's ids after the start token that ``--start-token`` names."""
-    from llm_core.perplexity import document_start_token, text_ids_after
+    from llm_core.generation.perplexity import document_start_token, text_ids_after
 
     start = {"auto": document_start_token(loaded.tokenizer), "none": None}.get(
         args.start_token, args.start_token
@@ -121,8 +121,8 @@ def _perplexity_args(parser: argparse.ArgumentParser) -> None:
 
 def _perplexity_run(args: argparse.Namespace) -> dict[str, Any]:
     from llm_core.errors import InputError
-    from llm_core.models import load_model
-    from llm_core.perplexity import perplexity
+    from llm_core.generation.perplexity import perplexity
+    from llm_core.models.loading import load_model
 
     if args.text is None:
         raise InputError("Give the text to score with --text.")
@@ -149,8 +149,8 @@ def _lens_args(parser: argparse.ArgumentParser) -> None:
 
 def _lens_run(args: argparse.Namespace) -> dict[str, Any]:
     from llm_core.errors import InputError
-    from llm_core.logit_lens import logit_lens
-    from llm_core.models import load_model
+    from llm_core.generation.logit_lens import logit_lens
+    from llm_core.models.loading import load_model
 
     if args.text is None:
         raise InputError("Give the text to read with --text.")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_core.cli.progress import progress_printer
-from llm_core.default_model import DEFAULT_SPEC
+from llm_core.models.default_model import DEFAULT_SPEC
 
 
 def _models_args(parser: argparse.ArgumentParser) -> None:
@@ -15,8 +15,10 @@ def _models_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _models_run(args: argparse.Namespace) -> dict[str, Any]:
-    from llm_core.default_model import prepare_default_model
-    from llm_core.models import describe_folder, list_models, load_model, resolve_spec
+    from llm_core.models.default_model import prepare_default_model
+    from llm_core.models.description import describe_folder, list_models
+    from llm_core.models.loading import load_model
+    from llm_core.models.specs import resolve_spec
 
     prepare_default_model(progress_printer())
     descriptions = list_models()
@@ -47,7 +49,7 @@ def _prepare_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _prepare_run(args: argparse.Namespace) -> dict[str, Any]:
-    from llm_core.default_model import prepare_default_model, read_provenance
+    from llm_core.models.default_model import prepare_default_model, read_provenance
 
     folder = prepare_default_model(progress_printer())
     return {"path": str(folder), "provenance": read_provenance(folder)}

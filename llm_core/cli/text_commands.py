@@ -11,8 +11,8 @@ def _tokenize_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _tokenize_run(args: argparse.Namespace) -> dict[str, Any]:
-    from llm_core.models import load_tokenizer
-    from llm_core.tokens import tokenize
+    from llm_core.models.loading import load_tokenizer
+    from llm_core.text.tokens import tokenize
 
     return tokenize(load_tokenizer(args.model), args.text).to_json()
 
@@ -21,7 +21,7 @@ REDUCTIONS = ("mean-heads", "mean-layers", "rollout")
 
 
 def _attention_args(parser: argparse.ArgumentParser) -> None:
-    from llm_core.tokens import LEVELS
+    from llm_core.text.tokens import LEVELS
 
     parser.add_argument("--text", required=True, help="text to run the model on")
     parser.add_argument("--level", choices=LEVELS, default="token", help="aggregate to this level")
@@ -35,10 +35,11 @@ def _attention_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _attention_run(args: argparse.Namespace) -> dict[str, Any]:
-    from llm_core.attention import aggregate, capture_attention
+    from llm_core.attention.capture import capture_attention
+    from llm_core.attention.reductions import aggregate
     from llm_core.errors import InputError
-    from llm_core.models import load_model
-    from llm_core.tokens import tokenize
+    from llm_core.models.loading import load_model
+    from llm_core.text.tokens import tokenize
 
     if args.reduce is None and (args.layer is None or args.head is None):
         raise InputError("Give --layer and --head, or --reduce mean-heads|mean-layers|rollout.")

@@ -9,7 +9,7 @@ import pytest
 from apptest_pages import APP, ROOT, TIMEOUT_S, assert_clean, open_page
 from streamlit.testing.v1 import AppTest
 
-from llm_core import attention
+from llm_core.attention import capture as attention
 
 pytestmark = pytest.mark.app
 

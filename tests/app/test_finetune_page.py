@@ -68,7 +68,7 @@ def test_each_bad_upload_gets_its_message_and_no_train_button(tiny, name, data, 
 
 
 def test_too_large_and_too_short_uploads(tiny, monkeypatch):
-    from llm_core import corpus
+    from llm_core.text import corpus
 
     monkeypatch.setattr(corpus, "MAX_CORPUS_BYTES", 1000)
     at = upload(open_studio(), "big.txt", b"word " * 300)

@@ -9,14 +9,14 @@ import pytest
 from apptest_pages import ROOT, TIMEOUT_S, assert_clean, open_page
 from streamlit.testing.v1 import AppTest
 
-from llm_core import decoding
-from llm_core.generation import (
+from llm_core.generation import decoding
+from llm_core.generation.generate import (
     MAX_PROMPT_CHARS,
-    GenerationSettings,
     build_prompt_ids,
     generate,
     next_token_distribution,
 )
+from llm_core.generation.sampling import GenerationSettings
 from ui.generation_controls import DEFAULT_PROMPTS, EXAMPLES
 from ui.generation_state import COMPARE_KEY, LIVE_KEY, RUN_KEY, WALK_KEY, LiveRun, Request
 

@@ -14,8 +14,8 @@ import torch
 from apptest_pages import ROOT, TIMEOUT_S, assert_clean, open_page
 from streamlit.testing.v1 import AppTest
 
-from llm_core import logit_lens as lens_module
-from llm_core.perplexity import MAX_PERPLEXITY_CHARS, SEED_TEXT, perplexity
+from llm_core.generation import logit_lens as lens_module
+from llm_core.generation.perplexity import MAX_PERPLEXITY_CHARS, SEED_TEXT, perplexity
 
 pytestmark = pytest.mark.app
 

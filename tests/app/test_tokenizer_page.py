@@ -89,7 +89,7 @@ def test_link_sets_text_and_level():
 
 
 def test_bad_or_huge_text_shows_a_message_not_a_traceback():
-    from llm_core.tokens import MAX_TOKENIZE_CHARS
+    from llm_core.text.tokens import MAX_TOKENIZE_CHARS
 
     at = _open()
     at.text_area(key="tok_text").set_value("").run()

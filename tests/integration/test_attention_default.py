@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from llm_core.attention import aggregate, capture_attention
-from llm_core.attention_stats import ROLE_KINDS, describe_head, rank_heads
+from llm_core.attention.capture import capture_attention
+from llm_core.attention.reductions import aggregate
+from llm_core.attention.stats import ROLE_KINDS, describe_head, rank_heads
 
 TEXT = "我爱吃苹果"
 

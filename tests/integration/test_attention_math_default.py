@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llm_core.attention_math import recompute_head
+from llm_core.attention.formula import recompute_head
 
 pytestmark = pytest.mark.integration
 

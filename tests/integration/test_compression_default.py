@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import pytest
 
-from llm_core.compression import (
+from llm_core.compression.metrics import EVAL_BLOCK_LENGTH, compare_quality
+from llm_core.compression.quantize import (
     copy_for_compression,
     linear_layers,
     quantize_int8,
     to_bfloat16,
 )
-from llm_core.compression_metrics import EVAL_BLOCK_LENGTH, compare_quality
-from llm_core.compression_sizes import measure_size
-from llm_core.corpus import load_corpus, pack_corpus
-from llm_core.models import as_loaded
+from llm_core.compression.sizes import measure_size
+from llm_core.models.loading import as_loaded
+from llm_core.text.corpus import load_corpus
+from llm_core.text.packing import pack_corpus
 
 pytestmark = pytest.mark.integration
 N_BLOCKS = 4  # 1,020 predicted positions: enough for a stable figure, ~20 s

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_core import default_model
+from llm_core.models import default_model
 
 pytestmark = pytest.mark.integration
 

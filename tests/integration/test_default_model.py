@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from llm_core.default_model import (
+from llm_core.models.default_model import (
     DEFAULT_GGUF_PATH,
     default_model_dir,
     locate_default_gguf,

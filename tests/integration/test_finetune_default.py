@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from llm_core.cli import main
-from llm_core.corpus import load_corpus
-from llm_core.finetune import FinetuneSettings, run_finetune
 from llm_core.jobs import Job
-from llm_core.models import load_model
-from llm_core.outputs import output_path
+from llm_core.models.loading import load_model
+from llm_core.models.outputs import output_path
+from llm_core.text.corpus import load_corpus
+from llm_core.training.finetune import run_finetune
+from llm_core.training.settings import FinetuneSettings
 
 pytestmark = pytest.mark.integration
 

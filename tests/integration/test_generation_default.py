@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from llm_core.generation import GenerationSettings, build_prompt_ids, generate
-from llm_core.logit_lens import logit_lens
-from llm_core.perplexity import SEED_TEXT, perplexity
+from llm_core.generation.generate import build_prompt_ids, generate
+from llm_core.generation.logit_lens import logit_lens
+from llm_core.generation.perplexity import SEED_TEXT, perplexity
+from llm_core.generation.sampling import GenerationSettings
 
 pytestmark = pytest.mark.integration
 

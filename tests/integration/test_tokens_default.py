@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_core.tokens import LEVELS, Tokenization, tokenize
+from llm_core.text.tokens import LEVELS, Tokenization, tokenize
 
 pytestmark = pytest.mark.integration
 

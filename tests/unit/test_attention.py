@@ -8,23 +8,20 @@ import numpy as np
 import pytest
 import torch
 
-from llm_core.attention import (
+from llm_core.attention.capture import (
     FULL_CAPTURE_MAX_TOKENS,
     MAX_ATTENTION_TOKENS,
+    capture_attention,
+)
+from llm_core.attention.reductions import (
     aggregate,
     attention_rollout,
-    capture_attention,
     mean_over_heads,
     mean_over_layers,
 )
-from llm_core.attention_stats import (
-    HeadStats,
-    describe_head,
-    head_stats,
-    rank_heads,
-)
+from llm_core.attention.stats import HeadStats, describe_head, head_stats, rank_heads
 from llm_core.errors import InputError
-from llm_core.models import load_model
+from llm_core.models.loading import load_model
 
 ARCHS = ("llama", "gpt2", "qwen2")
 TEXT = "我爱吃苹果。The cat sat on the mat."

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from llm_core.attention_math import (
+from llm_core.attention.formula import (
     MAX_TOY_TOKENS,
     TOY_EMBEDDINGS,
     TOY_WORDS,
@@ -18,7 +18,7 @@ from llm_core.attention_math import (
     softmax_rows,
 )
 from llm_core.errors import InputError
-from llm_core.models import LoadedModel, load_model
+from llm_core.models.loading import LoadedModel, load_model
 
 # ---------------------------------------------------------------------------- toy mode
 

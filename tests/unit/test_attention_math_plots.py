@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llm_core.attention_math import RealHeadCheck, attention_steps, causal_mask, softmax_rows
-from llm_core.attention_math_plots import (
+from llm_core.attention.formula import RealHeadCheck, attention_steps, causal_mask, softmax_rows
+from llm_core.plots.formula import (
     MASKED_TEXT,
     MAX_ANNOTATED_CELLS,
     REAL_HEAD_FIGURES,

@@ -9,17 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from llm_core.attention_plots import (
-    MAX_ANNOTATED_SIZE,
-    attention_heatmap,
-    figure_html,
-    fit_matrix,
-    head_grid_figure,
-    matrix_csv,
-    matrix_json,
-    overview_figure,
-    text_flow_figure,
-)
+from llm_core.attention.export import matrix_csv, matrix_json
+from llm_core.plots.attention import head_grid_figure, overview_figure, text_flow_figure
+from llm_core.plots.heatmaps import MAX_ANNOTATED_SIZE, attention_heatmap, figure_html, fit_matrix
 
 LABELS = ["我", "爱", "吃", "苹果"]
 

@@ -25,7 +25,7 @@ MODEL_FIELDS = {
 @pytest.fixture
 def default_is_tiny(monkeypatch, tmp_path, tiny_model_dirs):
     """Point the default model at a tiny llama so the CLI runs without the real one."""
-    from llm_core import default_model
+    from llm_core.models import default_model
 
     monkeypatch.setenv("LLM_EXPLORER_CACHE", str(tmp_path / "cache"))
     target = default_model.default_model_dir()

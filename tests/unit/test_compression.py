@@ -11,26 +11,22 @@ import numpy as np
 import pytest
 import torch
 
-from llm_core.compression import (
+from llm_core.compression.head_pruning import choose_heads, head_importance, prune_heads
+from llm_core.compression.metrics import attention_drift, compare_quality
+from llm_core.compression.pruning import prune_linear
+from llm_core.compression.quantize import (
     copy_for_compression,
     grouped_dynamic_linear,
     linear_layers,
-    prune_linear,
     quantize_int8,
     to_bfloat16,
 )
-from llm_core.compression_metrics import attention_drift, compare_quality
-from llm_core.compression_run import (
-    CompressionRequest,
-    run_compression,
-    save_compressed,
-)
-from llm_core.compression_sizes import int8_weight_bytes, measure_size
-from llm_core.corpus import Corpus, load_corpus
+from llm_core.compression.run import CompressionRequest, run_compression, save_compressed
+from llm_core.compression.sizes import int8_weight_bytes, measure_size
 from llm_core.errors import InputError
-from llm_core.head_pruning import choose_heads, head_importance, prune_heads
 from llm_core.jobs import Job, JobCancelledError
-from llm_core.models import as_loaded, load_model
+from llm_core.models.loading import as_loaded, load_model
+from llm_core.text.corpus import Corpus, load_corpus
 
 FAST = {"eval_tokens": 512, "sample_tokens": 4}
 
@@ -196,8 +192,8 @@ def test_head_pruning_keeps_a_head_in_every_layer():
 
 
 def test_a_model_compared_with_itself_agrees_perfectly(tiny_llama, corpus):
-    from llm_core.corpus import pack_blocks
-    from llm_core.training import block_perplexity
+    from llm_core.text.packing import pack_blocks
+    from llm_core.training.trainer import block_perplexity
 
     same = as_loaded(copy.deepcopy(tiny_llama.model), tiny_llama.tokenizer, "copy")
     blocks = pack_blocks(tiny_llama.tokenizer, corpus.documents[:20], 64)[:3]
@@ -215,7 +211,7 @@ def test_a_model_compared_with_itself_agrees_perfectly(tiny_llama, corpus):
 
 
 def test_pruning_more_moves_the_model_further(tiny_llama, corpus):
-    from llm_core.corpus import pack_blocks
+    from llm_core.text.packing import pack_blocks
 
     blocks = pack_blocks(tiny_llama.tokenizer, corpus.documents[:20], 64)[:3]
     kls = []
@@ -277,7 +273,7 @@ def test_an_int8_model_is_not_compressed_twice(tiny_llama):
 
 
 def test_sweep_reports_exact_sparsities(tiny_llama, corpus):
-    from llm_core.compression_sweep import run_sweep
+    from llm_core.compression.sweep import run_sweep
 
     request = CompressionRequest(method="prune", **FAST)
     sweep = Job(
@@ -329,7 +325,7 @@ def test_cli_errors_are_one_clear_line(tiny_model_dirs, tmp_path, capsys):
 
 
 def test_figures_centre_the_drift_on_zero_and_chart_the_sweep():
-    from llm_core.compression_plots import drift_figure, sweep_figure
+    from llm_core.plots.compression import drift_figure, sweep_figure
 
     difference = np.tril(np.array([[0.0, 0.0], [-0.02, 0.005]]))
     heatmap = drift_figure(difference, ["我", "爱"]).data[0]

@@ -8,20 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llm_core import corpus as corpus_module
-from llm_core.corpus import (
+from llm_core.errors import InputError
+from llm_core.text import corpus as corpus_module
+from llm_core.text.corpus import (
     Corpus,
-    count_tokens,
     guess_text_field,
     load_corpus,
-    pack_blocks,
-    pack_corpus,
     read_corpus,
     sample_corpora,
-    split_corpus,
     text_fields,
 )
-from llm_core.errors import InputError
+from llm_core.text.packing import count_tokens, pack_blocks, pack_corpus, split_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,8 @@ import importlib.metadata
 
 import pytest
 
-from llm_core import default_model
 from llm_core.errors import DefaultModelMissingError
+from llm_core.models import default_model
 
 
 def test_missing_wheel_says_how_to_install(monkeypatch):

@@ -6,13 +6,19 @@ from __future__ import annotations
 import pytest
 import torch
 
-from llm_core.compression_metrics import compare_quality
-from llm_core.compression_run import CompressionRequest, run_compression, save_compressed
-from llm_core.corpus import load_corpus, pack_blocks, split_corpus
-from llm_core.distillation import DistillSettings, build_student, teacher_layers_for, train_student
+from llm_core.compression.distillation import (
+    DistillSettings,
+    build_student,
+    teacher_layers_for,
+    train_student,
+)
+from llm_core.compression.metrics import compare_quality
+from llm_core.compression.run import CompressionRequest, run_compression, save_compressed
 from llm_core.errors import InputError
 from llm_core.jobs import Job, JobCancelledError
-from llm_core.models import as_loaded, load_model
+from llm_core.models.loading import as_loaded, load_model
+from llm_core.text.corpus import load_corpus
+from llm_core.text.packing import pack_blocks, split_corpus
 
 TRAIN = {"block_length": 32, "batch_size": 4}
 

@@ -14,12 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from llm_core.corpus import Corpus, pack_blocks
 from llm_core.errors import InputError
-from llm_core.finetune import FinetuneSettings, run_finetune
 from llm_core.jobs import Job, JobCancelledError, JobSlot
-from llm_core.models import list_saved_outputs, load_model
-from llm_core.outputs import (
+from llm_core.models.loading import load_model
+from llm_core.models.outputs import (
     delete_output,
     list_outputs,
     output_path,
@@ -27,7 +25,12 @@ from llm_core.outputs import (
     validate_output_name,
     zip_output,
 )
-from llm_core.training import (
+from llm_core.models.specs import list_saved_outputs
+from llm_core.text.corpus import Corpus
+from llm_core.text.packing import pack_blocks
+from llm_core.training.finetune import run_finetune
+from llm_core.training.settings import FinetuneSettings
+from llm_core.training.trainer import (
     JobCallback,
     TrainerOptions,
     block_nll,
@@ -193,8 +196,8 @@ def test_scratch_builds_a_small_fresh_model_of_the_same_family(tiny_model_dirs, 
 
 
 def test_outputs_reload_and_generate(tiny_llama, isolated_outputs):
-    from llm_core.generation import build_prompt_ids, generate
-    from llm_core.sampling import GenerationSettings
+    from llm_core.generation.generate import build_prompt_ids, generate
+    from llm_core.generation.sampling import GenerationSettings
 
     settings = FinetuneSettings(method="full", steps=3, **QUICK)
     run(tiny_llama, settings, output_path("reload-me"))
@@ -334,7 +337,7 @@ def test_outputs_list_zip_and_delete(tiny_llama, isolated_outputs):
 
 
 def test_difference_heatmap_is_centred_on_zero_and_rows_sum_to_zero():
-    from llm_core.finetune_plots import difference_heatmap, loss_figure, loss_points
+    from llm_core.plots.training import difference_heatmap, loss_figure, loss_points
 
     before = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
     after = np.array([[1.0, 0.0, 0.0], [0.1, 0.9, 0.0], [0.2, 0.2, 0.6]])
@@ -358,7 +361,7 @@ def test_difference_heatmap_is_centred_on_zero_and_rows_sum_to_zero():
 def test_an_int8_model_is_refused_for_lora_and_full_but_not_scratch(tiny_llama, isolated_outputs):
     from dataclasses import replace
 
-    from llm_core.compression import copy_for_compression, quantize_int8
+    from llm_core.compression.quantize import copy_for_compression, quantize_int8
 
     int8 = replace(tiny_llama, model=copy_for_compression(tiny_llama))
     quantize_int8(int8.model, list(range(1, 40)))

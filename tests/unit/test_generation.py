@@ -10,16 +10,20 @@ import pytest
 import torch
 
 from llm_core.errors import InputError
-from llm_core.generation import (
-    GenerationSettings,
+from llm_core.generation.generate import (
     build_prompt_ids,
     generate,
     iter_generate,
     next_token_distribution,
     sequence_seed,
 )
-from llm_core.models import load_model
-from llm_core.sampling import MAX_NEW_TOKENS, filter_logits, penalise_repetition
+from llm_core.generation.sampling import (
+    MAX_NEW_TOKENS,
+    GenerationSettings,
+    filter_logits,
+    penalise_repetition,
+)
+from llm_core.models.loading import load_model
 
 ARCHS = ("llama", "gpt2", "qwen2")
 PROMPT = "我爱吃苹果。The cat sat on"
@@ -375,7 +379,7 @@ def test_bad_prompts_raise_input_error(models, monkeypatch):
         generate(loaded, [10**6])
     with pytest.raises(InputError, match="context"):
         generate(loaded, [5] * 250, GenerationSettings(max_new_tokens=10))
-    monkeypatch.setattr("llm_core.generation.MAX_ATTENTION_CAPTURE_BYTES", 10_000)
+    monkeypatch.setattr("llm_core.generation.generate.MAX_ATTENTION_CAPTURE_BYTES", 10_000)
     with pytest.raises(InputError, match="capture_attention"):  # 2 x 4 x 4 bytes x 100 x 200
         generate(
             models["llama"],

@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from llm_core import __main__ as cli
-from llm_core.generation import GenerationSettings, build_prompt_ids, generate
-from llm_core.models import load_model
-from llm_core.perplexity import SEED_TEXT
+from llm_core.generation.generate import build_prompt_ids, generate
+from llm_core.generation.perplexity import SEED_TEXT
+from llm_core.generation.sampling import GenerationSettings
+from llm_core.models.loading import load_model
 
 PROMPT = "我爱吃苹果。The cat sat on"
 

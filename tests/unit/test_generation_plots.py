@@ -9,17 +9,17 @@ import dataclasses
 import numpy as np
 import pytest
 
-from llm_core.generation import GenerationSettings, build_prompt_ids, generate
-from llm_core.generation_plots import (
+from llm_core.generation.generate import build_prompt_ids, generate
+from llm_core.generation.logit_lens import logit_lens
+from llm_core.generation.perplexity import SEED_TEXT, perplexity
+from llm_core.generation.sampling import GenerationSettings, TokenProb
+from llm_core.models.loading import load_model
+from llm_core.plots.generation import (
     context_attention_figure,
     logit_lens_figure,
     surprisal_figure,
     top_k_figure,
 )
-from llm_core.logit_lens import logit_lens
-from llm_core.models import load_model
-from llm_core.perplexity import SEED_TEXT, perplexity
-from llm_core.sampling import TokenProb
 from ui.generation_chips import (
     Chip,
     PieceDecoder,

@@ -14,14 +14,9 @@ from llm_core.errors import (
     UnsafeWeightsError,
     UnsupportedModelError,
 )
-from llm_core.models import (
-    COMPONENTS,
-    component_of,
-    describe_folder,
-    list_saved_outputs,
-    load_model,
-    resolve_spec,
-)
+from llm_core.models.description import COMPONENTS, component_of, describe_folder
+from llm_core.models.loading import load_model
+from llm_core.models.specs import list_saved_outputs, resolve_spec
 
 
 def test_description_matches_config_and_parameters(tiny_model_dir):
@@ -177,7 +172,7 @@ def test_hosted_mode_refuses_paths_outside_outputs(isolated_outputs):
 
 
 def test_load_tokenizer_alone_matches_the_models(tiny_model_dir):
-    from llm_core.models import load_tokenizer
+    from llm_core.models.loading import load_tokenizer
 
     tokenizer = load_tokenizer(str(tiny_model_dir))
     loaded = load_model(str(tiny_model_dir))
@@ -186,7 +181,7 @@ def test_load_tokenizer_alone_matches_the_models(tiny_model_dir):
 
 
 def test_load_tokenizer_refuses_non_model_folder(tmp_path):
-    from llm_core.models import load_tokenizer
+    from llm_core.models.loading import load_tokenizer
 
     with pytest.raises(NotAModelFolderError):
         load_tokenizer(str(tmp_path))
@@ -195,7 +190,7 @@ def test_load_tokenizer_refuses_non_model_folder(tmp_path):
 def test_load_tokenizer_refuses_folder_without_tokenizer(tmp_path, tiny_model_dirs):
     import shutil
 
-    from llm_core.models import load_tokenizer
+    from llm_core.models.loading import load_tokenizer
 
     folder = tmp_path / "weights-only"
     folder.mkdir()

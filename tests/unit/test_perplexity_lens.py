@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from llm_core.errors import InputError
-from llm_core.logit_lens import MAX_LENS_K, final_norm, logit_lens
-from llm_core.perplexity import MAX_PERPLEXITY_TOKENS, SEED_TEXT, perplexity
+from llm_core.generation.logit_lens import MAX_LENS_K, logit_lens
+from llm_core.generation.perplexity import MAX_PERPLEXITY_TOKENS, SEED_TEXT, perplexity
+from llm_core.models.anatomy import final_norm
 
 ARCHS = ("llama", "gpt2", "qwen2")
 

@@ -15,7 +15,8 @@ from transformers.generation.logits_process import (
     TopPLogitsWarper,
 )
 
-from llm_core.generation import GenerationSettings, build_prompt_ids, generate
+from llm_core.generation.generate import build_prompt_ids, generate
+from llm_core.generation.sampling import GenerationSettings
 
 PROMPT = "我爱吃苹果。The cat sat on"
 OPTIONS = [

@@ -11,7 +11,7 @@ import regex
 from tiny_models import TRAINING_TEXT, build_tokenizer
 
 from llm_core.errors import InputError
-from llm_core.tokens import LEVELS, MAX_TOKENIZE_CHARS, Tokenization, split_words, tokenize
+from llm_core.text.tokens import LEVELS, MAX_TOKENIZE_CHARS, Tokenization, split_words, tokenize
 
 TRICKY_TEXTS = [
     "我爱吃苹果",
@@ -283,7 +283,7 @@ def test_loaded_tiny_model_tokenizer(tiny_llama):
 def test_byte_table_is_gpt2s():
     from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-    from llm_core.tokens import _byte_level_bytes
+    from llm_core.text.tokens import _byte_level_bytes
 
     assert all(_byte_level_bytes(char) == bytes([b]) for b, char in bytes_to_unicode().items())
     assert _byte_level_bytes("▁cat") is None  # a sentencepiece piece is not byte-level

@@ -1,0 +1,57 @@
+"""Where things live inside a decoder model: its blocks, their attention modules, the
+final norm. Every engine function that hooks or walks a model finds the parts here, so
+support for a new architecture is added in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llm_core.errors import UnsupportedModelError
+
+FINAL_NORM_NAMES = ("norm", "ln_f", "final_layernorm", "norm_f", "final_layer_norm")
+
+
+def decoder_layers(model: Any) -> Any:
+    """The list (``nn.ModuleList``) of decoder blocks: ``model.layers``, GPT-2's ``h``..."""
+    base = model.base_model
+    layers = getattr(base, "layers", None) or getattr(base, "h", None)
+    if layers is None:
+        raise UnsupportedModelError(
+            f"Cannot find the layer list of {type(model).__name__}: this tool supports "
+            "Llama-, Qwen2- and GPT-2-style models."
+        )
+    return layers
+
+
+def attention_modules(model: Any, n_layers: int) -> list[Any]:
+    """The self-attention module of each decoder layer, in layer order."""
+    by_layer: dict[int, list[Any]] = {}
+    for module in model.modules():
+        layer = getattr(module, "layer_idx", None)
+        if (
+            type(module).__name__.endswith("Attention")
+            and isinstance(layer, int)
+            and not getattr(module, "is_cross_attention", False)
+        ):
+            by_layer.setdefault(layer, []).append(module)
+    if sorted(by_layer) != list(range(n_layers)) or any(len(m) != 1 for m in by_layer.values()):
+        raise UnsupportedModelError(
+            f"Cannot find one self-attention module per layer in {type(model).__name__} "
+            f"(found layers {sorted(by_layer)} of {n_layers}); this tool supports "
+            "Llama, Qwen2, GPT-2 and similar decoder models."
+        )
+    return [by_layer[layer][0] for layer in range(n_layers)]
+
+
+def final_norm(model: Any) -> Any:
+    """The norm applied after the last block (``model.norm``, GPT-2's ``ln_f``...)."""
+    for name in FINAL_NORM_NAMES:
+        module = getattr(model.base_model, name, None)
+        if module is not None:
+            return module
+    raise UnsupportedModelError(
+        f"Cannot find the final norm of {type(model).__name__} (looked for "
+        f"{', '.join(FINAL_NORM_NAMES)}); this tool supports Llama, Qwen2, GPT-2 "
+        "and similar decoder models."
+    )

@@ -1,17 +1,23 @@
-"""Long work (fine-tuning, distilling) as a job: observable progress, cancellable, one at a time.
+"""Long work (fine-tuning, compressing, distilling) as a job: observable progress,
+cancellable, one at a time.
 
     def work(job: Job) -> dict:
         for step in range(total):
-            if job.should_stop():
-                raise JobCancelledError("cancelled")
+            job.checkpoint()                  # raises JobCancelledError once cancelled
             ...
             job.report(step + 1, total, "training", tokens_per_s=812.0)
             job.log(step=step + 1, train_loss=loss)   # a point of the live loss curve
         return {"output": "..."}
 
-    job = JOB_SLOT.start("finetune", "LoRA on tang300", work, owner=session_id)  # a thread
+    job = JOB_SLOT.start("finetune", "tang300 → tang-lora", work, owner=session_id,
+                         method="lora")                                    # in a thread
     job.progress(); job.history(); job.cancel(); job.wait(); job.state; job.result
-    Job("finetune", "...", work).run()                                          # in this thread
+    Job("finetune", "...", work).run()                                     # in this thread
+
+A job reports its *stage* as a key of ``STAGES`` ("measuring_quality"), never as prose:
+the CLI prints the English text of ``STAGES``, the app translates the key. Its
+``description`` holds names only (corpus, model, output), and ``method`` is a key too
+("lora", "int8"), so nothing a job says is in one language.
 
 The slot admits one running job per process: a CPU has room for one training run, and
 a second visitor is told what runs and when it should end (``SlotBusyError``). A work
@@ -36,6 +42,23 @@ STATES = ("waiting", "running", "done", "failed", "cancelled")
 FINISHED_STATES = ("done", "failed", "cancelled")
 MAX_HISTORY_POINTS = 10_000  # loss points kept per job (one per logged step)
 KEPT_FINISHED_JOBS = 8  # finished jobs a slot remembers, so their owners can read results
+# Stage key -> the English the CLI prints; the app's catalog has "jobs.stage.<key>".
+STAGES = {
+    "starting": "starting",
+    "preparing": "preparing the corpus",
+    "measuring_before": "measuring before training",
+    "training": "training",
+    "measuring_after": "measuring after training",
+    "saving": "saving",
+    "compressing": "compressing",
+    "building_student": "building the student",
+    "distilling": "distilling",
+    "measuring_quality": "measuring quality",
+    "sampling": "sampling",
+    "attention": "comparing attention",
+    "pruning_to": "pruning to {sparsity:.0%}",  # the sparsity sweep: metric ``sparsity``
+    "done": "done",
+}
 
 Work = Callable[["Job"], Any]
 ProgressListener = Callable[["JobProgress"], None]
@@ -60,6 +83,7 @@ class JobProgress:
     ``fraction`` is ``step / total_steps`` (0 when the total is unknown); ``eta_s`` is
     the remaining time extrapolated from the steps done so far (None before the first).
     ``metrics``: the latest values given to ``report`` (e.g. ``tokens_per_s``).
+    ``stage`` and ``method`` are keys (see the module docstring), ``description`` names.
     """
 
     job_id: int
@@ -68,11 +92,17 @@ class JobProgress:
     state: str  # one of STATES
     step: int
     total_steps: int
-    message: str
+    stage: str  # a key of STAGES
     elapsed_s: float
     eta_s: float | None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    method: str = ""
+
+    @property
+    def stage_text(self) -> str:
+        """The stage in English, for logs and the CLI (the app translates ``stage``)."""
+        return STAGES[self.stage].format(**self.metrics)
 
     @property
     def fraction(self) -> float:
@@ -97,19 +127,21 @@ class Job:
         work: Work,
         owner: str | None = None,
         listener: ProgressListener | None = None,
+        method: str = "",
     ) -> None:
         self.id = next(_job_ids)
-        self.kind, self.description, self.owner = kind, description, owner
+        self.kind, self.description, self.owner, self.method = kind, description, owner, method
         self._work, self._listener = work, listener
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._finished = threading.Event()
         self._state = "waiting"
-        self._step, self._total, self._message = 0, 0, ""
+        self._step, self._total, self._stage = 0, 0, "starting"
         self._metrics: dict[str, float] = {}
         self._history: list[dict[str, Any]] = []
         self._started = time.monotonic()
         self._first_step_at: tuple[float, int] | None = None  # (time, step) of the first report
+        self._step_at = 0.0  # when the latest step was reported
         self._ended: float | None = None
         self.result: Any = None
         self.error: str | None = None
@@ -120,20 +152,27 @@ class Job:
         """True once ``cancel()`` was called: stop at the next step and save nothing."""
         return self._cancel.is_set()
 
-    def stop_if_cancelled(self) -> None:
-        """Raise ``JobCancelledError`` once ``cancel()`` was called (between stages)."""
+    def checkpoint(self) -> None:
+        """Between two steps or stages: raise ``JobCancelledError`` once ``cancel()`` was
+        called. Every loop of a job calls it once per step (an optimizer step, a block
+        measured), so it is the one place where long work can give way to other work."""
         if self.should_stop():
             raise JobCancelledError("The job was cancelled; nothing was saved.")
 
-    def report(self, step: int, total_steps: int, message: str = "", **metrics: float) -> None:
-        """Record progress: ``step`` of ``total_steps`` done, with the latest metrics."""
+    def report(self, step: int, total_steps: int, stage: str = "", **metrics: float) -> None:
+        """Record progress: ``step`` of ``total_steps`` done, in ``stage`` (a key of
+        ``STAGES``; "" keeps the current one), with the latest metrics."""
+        if stage and stage not in STAGES:
+            raise ValueError(f"unknown job stage {stage!r}: add it to llm_core.jobs.STAGES")
         with self._lock:
             now = time.monotonic()
             if self._first_step_at is None and step > 0:
                 self._first_step_at = (now, step)
+            if step != self._step:
+                self._step_at = now
             self._step, self._total = int(step), int(total_steps)
-            if message:
-                self._message = message
+            if stage:
+                self._stage = stage
             self._metrics.update({k: float(v) for k, v in metrics.items()})
         if self._listener is not None:
             self._listener(self.progress())
@@ -195,11 +234,12 @@ class Job:
                 state=self._state,
                 step=self._step,
                 total_steps=self._total,
-                message=self._message,
+                stage=self._stage,
                 elapsed_s=end - self._started,
                 eta_s=self._eta(end),
                 metrics=dict(self._metrics),
                 error=self.error,
+                method=self.method,
             )
 
     def history(self) -> list[dict[str, Any]]:
@@ -215,9 +255,11 @@ class Job:
         first_time, first_step = self._first_step_at
         if self._step <= first_step:
             return None
-        # Rate from the first report on: the first step includes one-off set-up.
-        per_step = (now - first_time) / (self._step - first_step)
-        return max(self._total - self._step, 0) * per_step
+        # Rate from the first report on: the first step includes one-off set-up. Counted
+        # down from the latest report, so the estimate falls between two reports.
+        per_step = (self._step_at - first_time) / (self._step - first_step)
+        remaining = max(self._total - self._step, 0) * per_step
+        return max(remaining - (now - self._step_at), 0.0)
 
     def _finish(self, state: str, error: str | None = None) -> None:
         with self._lock:
@@ -251,8 +293,10 @@ class JobSlot:
         work: Work,
         owner: str | None = None,
         listener: ProgressListener | None = None,
+        method: str = "",
     ) -> Job:
-        """Start ``work`` in a background thread, or raise ``SlotBusyError``."""
+        """Start ``work`` in a background thread, or raise ``SlotBusyError`` (its message
+        is English, for the CLI and logs; the app words it from ``error.running``)."""
         with self._lock:
             running = self._running_locked()
             if running is not None:
@@ -268,7 +312,7 @@ class JobSlot:
                     f"{when}: try again then.",
                     now,
                 )
-            job = Job(kind, description, work, owner, listener)
+            job = Job(kind, description, work, owner, listener, method)
             job._state = "running"  # taken now, so a second start sees it before the thread runs
             self._jobs[job.id] = job
             finished = [j for j in self._jobs.values() if j.state in FINISHED_STATES]

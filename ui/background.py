@@ -1,5 +1,6 @@
 """Background jobs started from the app: whose they are, and a collector that does not
-stall them. Fine-tuning and compression both start their jobs through ``start_job``."""
+stall them. Fine-tuning and compression both start their jobs through ``start_job``
+(``ui.job_panel.start`` wraps it and shows a busy slot in the UI's language)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ def with_frozen_gc(work: Callable[[Job], object]) -> Callable[[Job], object]:
     return frozen
 
 
-def start_job(kind: str, description: str, work: Callable[[Job], object]) -> Job:
+def start_job(kind: str, description: str, work: Callable[[Job], object], method: str = "") -> Job:
     """Start ``work`` in the process-wide slot for this session; ``SlotBusyError`` if
     another job runs."""
-    return JOB_SLOT.start(kind, description, with_frozen_gc(work), owner=session_owner())
+    return JOB_SLOT.start(
+        kind, description, with_frozen_gc(work), owner=session_owner(), method=method
+    )

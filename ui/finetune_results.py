@@ -1,21 +1,21 @@
-"""The Fine-tuning studio's results (before vs after) and its list of saved models."""
+"""The Fine-tuning studio's results: perplexity, samples and attention, before vs after,
+and what can be done with the saved model (``ui.result_actions``)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from llm_core.attention.reductions import aggregate
-from llm_core.errors import LLMCoreError
-from llm_core.models.outputs import delete_output, list_outputs, zip_output
 from llm_core.plots.heatmaps import attention_heatmap
 from llm_core.plots.training import difference_heatmap
 from llm_core.training.finetune import FinetuneResult
-from ui.finetune_state import CHART, _duration
-from ui.i18n import keep_choice, t
+from ui.i18n import choice_radio, t
+from ui.job_panel import duration_text
+from ui.result_actions import show_result_actions
 
 LEVELS = ("token", "character")
+CHART = {"width": "stretch", "config": {"displaylogo": False}}
 
 
 def most_changed_head(result: FinetuneResult) -> tuple[int, int, float]:
@@ -44,7 +44,7 @@ def show_metrics(result: FinetuneResult) -> None:
     )
     speed = t("finetune.metric_speed_value", value=f"{result.tokens_per_s:,.0f}")
     columns[2].metric(t("finetune.metric_speed"), speed)
-    columns[3].metric(t("finetune.metric_time"), _duration(result.wall_s))
+    columns[3].metric(t("finetune.metric_time"), duration_text(result.wall_s))
     share = result.n_trainable_params / max(result.n_params, 1)
     columns[4].metric(
         t("finetune.metric_trainable"),
@@ -75,15 +75,13 @@ def show_attention(result: FinetuneResult, job_id: int) -> None:
     head = columns[1].number_input(
         t("finetune.attention_head"), 0, n_heads - 1, best_head, key=f"ft_att_head_{job_id}"
     )
-    keep_choice("ft_att_level", "character", LEVELS)
-    level = columns[2].radio(
-        t("finetune.attention_level"), LEVELS,
-        format_func={lv: t(f"finetune.level.{lv}") for lv in LEVELS}.__getitem__,
-        horizontal=True, key="ft_att_level",
-    )  # fmt: skip
+    with columns[2]:
+        level = choice_radio(
+            t("finetune.attention_level"), "finetune.level", LEVELS, "ft_att_level", "character"
+        )
     tokens = result.attention_tokens
     groups = [group.tokens for group in tokens.groups(level)]
-    labels = tokens.labels(level)
+    names = tokens.labels(level)
     matrices = [
         aggregate(s.attention.head(int(layer), int(head)), groups)
         for s in (result.before, result.after)
@@ -93,7 +91,7 @@ def show_attention(result: FinetuneResult, job_id: int) -> None:
     figures = [
         attention_heatmap(
             m,
-            labels,
+            names,
             title=t(f"finetune.{side}"),
             value_name=t("finetune.weight"),
             zmax=zmax,
@@ -104,7 +102,7 @@ def show_attention(result: FinetuneResult, job_id: int) -> None:
     figures.append(
         difference_heatmap(
             *matrices,
-            labels,
+            names,
             title=t("finetune.difference"),
             value_name=t("finetune.difference"),
             **axes,
@@ -120,59 +118,7 @@ def show_attention(result: FinetuneResult, job_id: int) -> None:
 
 
 def show_result(result: FinetuneResult, job_id: int) -> None:
-    st.success(t("finetune.saved_as", name=result.output.rsplit("/", 1)[-1]))
+    show_result_actions(result.base_model, result.output.rsplit("/", 1)[-1])
     show_metrics(result)
     show_samples(result)
     show_attention(result, job_id)
-
-
-# ---------------------------------------------------------------------------- saved models
-
-
-def _row(output) -> dict[str, object]:
-    record = output.provenance
-    metrics = record.get("metrics", {})
-    before, after = metrics.get("eval_perplexity_before"), metrics.get("eval_perplexity_after")
-    return {
-        t("finetune.col_name"): output.name,
-        t("finetune.col_method"): record.get("method", record.get("kind", "")),
-        t("finetune.col_base"): record.get("base_model_name", record.get("base_model", "")),
-        t("finetune.col_corpus"): record.get("corpus", {}).get("name", ""),
-        t("finetune.col_steps"): record.get("steps"),
-        t("finetune.col_ppl"): f"{before:,.2f} → {after:,.2f}" if before and after else "",
-        t("finetune.col_size"): round(output.n_bytes / 2**20, 1),
-        t("finetune.col_saved"): str(record.get("saved", "")).replace("T", " ").rstrip("Z"),
-    }
-
-
-def show_outputs() -> None:
-    """A table of saved models, with download (zip) and delete for the one picked."""
-    st.subheader(t("finetune.outputs_heading"))
-    if "ft_deleted" in st.session_state:
-        st.success(t("finetune.deleted", name=st.session_state.pop("ft_deleted")))
-    outputs = list_outputs()
-    if not outputs:
-        st.info(t("finetune.outputs_empty"))
-        return
-    st.dataframe(pd.DataFrame([_row(o) for o in outputs]), hide_index=True, width="stretch")
-    by_name = {o.name: o for o in outputs}
-    name = st.selectbox(t("finetune.output_pick"), list(by_name), key="ft_output_pick")
-    picked = by_name[name]
-    columns = st.columns([2, 2, 1, 2])
-    columns[0].download_button(
-        t("finetune.download_model"), lambda: zip_output(name), f"{name}.zip", "application/zip",
-        key=f"ft_zip_{name}", on_click="ignore",
-    )  # fmt: skip
-    if picked.has_adapter:
-        columns[1].download_button(
-            t("finetune.download_adapter"), lambda: zip_output(name, adapter_only=True),
-            f"{name}-adapter.zip", "application/zip", key=f"ft_zip_adapter_{name}", on_click="ignore",
-        )  # fmt: skip
-    confirm = columns[3].checkbox(t("finetune.delete_confirm", name=name), key=f"ft_confirm_{name}")
-    if columns[2].button(t("finetune.delete"), key=f"ft_delete_{name}", disabled=not confirm):
-        try:
-            delete_output(name)
-            st.session_state["ft_deleted"] = name
-            st.rerun()  # the table and the sidebar picker list it no more
-        except LLMCoreError as error:
-            st.error(str(error))

@@ -46,3 +46,13 @@ def keep_choice(key: str, default: object, options: Sequence[object] | None = No
     if options is not None and kept not in options:
         kept = default
     st.session_state[key] = st.session_state[f"{key}_kept"] = kept
+
+
+def choice_radio(
+    label: str, prefix: str, options: Sequence[str], key: str, default: str | None = None
+) -> str:
+    """A horizontal radio over ``options`` labelled ``t(f"{prefix}.{option}")`` that keeps
+    its choice across a language switch and a visit elsewhere (``keep_choice``)."""
+    keep_choice(key, options[0] if default is None else default, options)
+    names = labels(prefix, options)
+    return st.radio(label, options, format_func=names.__getitem__, horizontal=True, key=key)

@@ -3,21 +3,13 @@ watch the loss fall, then compare perplexity, samples and attention before and a
 
 import streamlit as st
 
-from ui.finetune_results import show_outputs, show_result
-from ui.finetune_state import (
-    busy_elsewhere,
-    choose_corpus,
-    choose_settings,
-    draw_live_panel,
-    latest_job,
-    loss_chart,
-    mark_shown,
-    needs_panel,
-    show_plan,
-    start,
-)
+from ui.corpus_picker import choose_corpus
+from ui.finetune_results import show_result
+from ui.finetune_settings import KIND, choose_settings, show_plan, start_finetune
 from ui.i18n import t
+from ui.job_panel import busy_elsewhere, latest_job, mark_shown, running, show_job
 from ui.model_loader import page_model
+from ui.saved_models import show_outputs
 
 st.title(t("finetune.title"))
 st.markdown(t("finetune.intro"))
@@ -28,37 +20,20 @@ st.subheader(t("finetune.corpus_heading"))
 corpus = choose_corpus(loaded, spec)
 
 st.subheader(t("finetune.settings_heading"))
-settings, name = choose_settings(loaded)
-if corpus is not None:
-    show_plan(loaded, corpus, settings, spec)
+settings, name = choose_settings(loaded, spec)
+plan = show_plan(loaded, spec, corpus, settings)  # the engine's checks, cached
 
 st.subheader(t("finetune.run_heading"))
-job = latest_job()
-running = job is not None and not job.progress().finished
+job = latest_job(KIND)
 blocked = busy_elsewhere()
-clicked = st.button(
-    t("finetune.start"),
-    type="primary",
-    disabled=corpus is None or running or blocked,
-    key="ft_start",
-)
-if clicked and corpus is not None:
-    start(loaded, spec, corpus, settings, name)
-    job = latest_job()
-    running = job is not None and not job.progress().finished
+disabled = plan is None or running(job) or blocked
+if st.button(t("finetune.start"), type="primary", disabled=disabled, key="ft_start") and plan:
+    job = start_finetune(loaded, spec, plan, name) or job
 
-if needs_panel(job):
-    draw_live_panel(job)
-if job is not None and not running:
-    if job.state == "cancelled":
-        st.warning(t("finetune.cancelled"))
-    elif job.state == "failed":
-        st.error(t("finetune.failed", error=job.error))
-    if job.history():
-        loss_chart(job, key=f"ft_loss_{job.id}")
-    if job.state == "done":
-        st.subheader(t("finetune.results_heading"))
-        show_result(job.result, job.id)
+show_job(job, key="ft")  # progress, live loss and Cancel; then how it ended
+if job is not None and job.state == "done":
+    st.subheader(t("finetune.results_heading"))
+    show_result(job.result, job.id)
 
 st.divider()
 show_outputs()

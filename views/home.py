@@ -8,7 +8,7 @@ from llm_core.plots.model import (
     ARCHITECTURE_LABELS,
     architecture_dot,
     format_count,
-    parameter_breakdown_figure,
+    parameter_breakdown_chart,
 )
 from ui.i18n import t, template
 from ui.model_loader import page_model
@@ -54,11 +54,7 @@ with left:
 with right:
     st.markdown(f"**{t('home.params_heading')}**")
     labels = {c: t(f"home.component.{c}") for c in COMPONENTS}
-    st.plotly_chart(
-        parameter_breakdown_figure(d, labels, t("home.axis_params")),
-        width="stretch",
-        config={"displaylogo": False},
-    )
+    st.altair_chart(parameter_breakdown_chart(d, labels, t("home.axis_params")), width="stretch")
     if d.tied_embeddings:
         st.caption(t("home.params_tied"))
     st.caption(t("home.memory", gb=d.n_params * 4 / 1e9))

@@ -101,14 +101,14 @@ def _compress_run(args: argparse.Namespace) -> dict[str, Any]:
     reference = load_model(args.model)
 
     def report(progress: Any) -> None:
-        print_progress(progress.fraction, progress.message)
+        print_progress(progress.fraction, progress.stage_text)
 
     if args.sweep:
         from llm_core.compression.sweep import run_sweep
 
         work = lambda job: run_sweep(job, reference, corpus, args.sweep, request)  # noqa: E731
         return Job("compress", "sparsity sweep", work, listener=report).run().to_json()
-    work = lambda job: run_compression(job, reference, corpus, request)  # noqa: E731
+    work = lambda job: run_compression(job, reference, corpus, request, args.model)  # noqa: E731
     result = Job("compress", args.method, work, listener=report).run()
     if target is not None:
         save_compressed(result, target)

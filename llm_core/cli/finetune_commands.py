@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from llm_core.cli.progress import print_progress
+
+if TYPE_CHECKING:
+    from llm_core.jobs import JobProgress
 
 
 def _finetune_args(parser: argparse.ArgumentParser) -> None:
@@ -80,11 +84,11 @@ def _settings(args: argparse.Namespace) -> Any:
     ).validate()
 
 
-def _progress_listener():
+def _progress_listener() -> Callable[[JobProgress], None]:
     last: list[Any] = [None]
 
-    def listen(progress: Any) -> None:
-        key = (progress.step, progress.message)
+    def listen(progress: JobProgress) -> None:
+        key = (progress.step, progress.stage)
         if key == last[0] or progress.finished:
             return
         last[0] = key
@@ -93,7 +97,7 @@ def _progress_listener():
             figures.append(f"{progress.metrics['tokens_per_s']:.0f} tokens/s")
         if "train_loss" in progress.metrics:
             figures.append(f"loss {progress.metrics['train_loss']:.3f}")
-        print_progress(progress.fraction, f"{progress.message}: " + ", ".join(figures))
+        print_progress(progress.fraction, f"{progress.stage_text}: " + ", ".join(figures))
 
     return listen
 
@@ -117,7 +121,7 @@ def _finetune_run(args: argparse.Namespace) -> dict[str, Any]:
     base = load_model(args.model)
     job = Job(
         "finetune",
-        f"{settings.method} on {corpus.name}",
+        f"{corpus.name} → {target.name}",
         lambda job: run_finetune(
             job, base, corpus, settings, target, copy_base=False, base_spec=args.model
         ),

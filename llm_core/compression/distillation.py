@@ -25,7 +25,7 @@ import math
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from llm_core.jobs import Job
 from llm_core.models.anatomy import decoder_layers
 from llm_core.models.loading import LoadedModel
 from llm_core.text.packing import pack_blocks
+
+if TYPE_CHECKING:  # torch is imported inside functions: importing it costs seconds
+    from torch import nn
 
 MAX_STEPS = 10_000
 MAX_TEMPERATURE = 20.0
@@ -87,7 +90,7 @@ def teacher_layers_for(n_teacher: int, n_student: int) -> list[int]:
     return [int(i) for i in np.linspace(0, n_teacher - 1, n_student).round()]
 
 
-def build_student(teacher: Any, settings: DistillSettings) -> Any:
+def build_student(teacher: nn.Module, settings: DistillSettings) -> nn.Module:
     """A student of ``teacher``'s family (see the module docstring), float32, eager."""
     import torch
     from transformers import AutoModelForCausalLM
@@ -127,7 +130,7 @@ def build_student(teacher: Any, settings: DistillSettings) -> Any:
     return student
 
 
-def _copy_from_teacher(teacher: Any, student: Any, chosen: Sequence[int]) -> None:
+def _copy_from_teacher(teacher: nn.Module, student: nn.Module, chosen: Sequence[int]) -> None:
     """Embeddings, final norm, head and the ``chosen`` layers, copied into ``student``."""
     import torch
 
@@ -176,7 +179,7 @@ def _distillation_trainer_class() -> type:
 
 def train_student(
     job: Job, teacher: LoadedModel, train_documents: Sequence[str], settings: DistillSettings
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[nn.Module, dict[str, Any]]:
     """Build and train a student; return (student in eval mode, JSON-able details).
 
     Raises ``InputError`` for bad settings or too little text for one batch,
@@ -191,13 +194,14 @@ def train_student(
     )
 
     settings = settings.validate()
-    blocks = pack_blocks(teacher.tokenizer, train_documents, settings.block_length)
+    with teacher.lock:  # a fast tokenizer is not safe to call from several threads at once
+        blocks = pack_blocks(teacher.tokenizer, train_documents, settings.block_length)
     if len(blocks) < 1:
         raise InputError(
             f"The training documents are shorter than one block of {settings.block_length} "
             "tokens: use a longer corpus or a shorter block length."
         )
-    job.report(0, settings.steps, "building the student")
+    job.report(0, settings.steps, "building_student")
     student = build_student(teacher.model, settings)
     student.train()
     options = TrainerOptions(
@@ -223,7 +227,7 @@ def train_student(
         trainer.add_callback(progress)
         trainer.train()
         steps_done = trainer.state.global_step
-    job.stop_if_cancelled()
+    job.checkpoint()
     student.eval()
     losses = [p["train_loss"] for p in job.history() if "train_loss" in p]
     n_teacher = teacher.model.config.num_hidden_layers

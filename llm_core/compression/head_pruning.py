@@ -18,12 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from llm_core.errors import InputError, UnsupportedModelError
 from llm_core.models.anatomy import attention_modules
+
+if TYPE_CHECKING:  # torch is imported inside functions: importing it costs seconds
+    import torch
+    from torch import nn
 
 MAX_IMPORTANCE_TOKENS = 512
 
@@ -49,7 +53,7 @@ class HeadReport:
         return [len(self.removed.get(layer, ())) for layer in range(self.importance.shape[0])]
 
 
-def _projections(model: Any) -> list[tuple[Any, Any, int]]:
+def _projections(model: nn.Module) -> list[tuple[nn.Linear, nn.Linear, int]]:
     """(q_proj, o_proj, head_dim) of every layer."""
     config = model.config.get_text_config()
     n_layers = config.num_hidden_layers
@@ -66,7 +70,7 @@ def _projections(model: Any) -> list[tuple[Any, Any, int]]:
     return found
 
 
-def head_importance(model: Any, token_ids: Sequence[int]) -> np.ndarray:
+def head_importance(model: nn.Module, token_ids: Sequence[int]) -> np.ndarray:
     """[layer, head] float64: mean norm of each head's contribution on ``token_ids``."""
     import torch
 
@@ -77,8 +81,8 @@ def head_importance(model: Any, token_ids: Sequence[int]) -> np.ndarray:
     n_heads = projections[0][0].weight.shape[0] // projections[0][2]
     scores = np.zeros((len(projections), n_heads))
 
-    def record(layer: int, o_weight: Any, head_dim: int):
-        def hook(_module: Any, args: tuple) -> None:
+    def record(layer: int, o_weight: torch.Tensor, head_dim: int):
+        def hook(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
             z = args[0].detach()[0]  # (T, n_heads * head_dim)
             tokens = z.shape[0]
             z = z.reshape(tokens, n_heads, head_dim)  # (T, head, head_dim)
@@ -126,7 +130,7 @@ def choose_heads(importance: np.ndarray, n_remove: int) -> dict[int, tuple[int, 
     return {layer: tuple(sorted(heads)) for layer, heads in sorted(removed.items())}
 
 
-def prune_heads(model: Any, importance: np.ndarray, n_remove: int) -> HeadReport:
+def prune_heads(model: nn.Module, importance: np.ndarray, n_remove: int) -> HeadReport:
     """Remove the ``n_remove`` least important heads of ``model`` in place (see above)."""
     import torch
     from torch.nn.utils import prune

@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from llm_core.generation.generate import generate
 from llm_core.generation.sampling import GenerationSettings
 from llm_core.jobs import JobCancelledError
 from llm_core.models.loading import LoadedModel
+
+if TYPE_CHECKING:  # torch is imported inside functions: importing it costs seconds
+    import torch
 
 # Held-out tokens measured by default; the whole Tang validation split (~5,800 tokens)
 # takes about a minute per model on 2 CPU cores, so the page starts with a third of it.
@@ -42,7 +45,9 @@ MAX_DRIFT_TOKENS = 128
 WARMUP_TOKENS = 2
 
 StopCheck = Callable[[], bool]
-BlockDone = Callable[[int, int], None]  # (blocks done, total blocks)
+# Called after each block with (blocks done, total blocks): a job reports its progress and
+# calls ``job.checkpoint()`` there, whose JobCancelledError stops the measurement.
+BlockDone = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ def check_blocks(blocks: np.ndarray) -> np.ndarray:
     return blocks
 
 
-def _log_probs(loaded: LoadedModel, block: Any) -> Any:
+def _log_probs(loaded: LoadedModel, block: torch.Tensor) -> torch.Tensor:
     """[block_length, d_vocab] float32 log-probabilities of the next token."""
     import torch
 
@@ -97,7 +102,6 @@ def compare_quality(
     reference: LoadedModel,
     candidate: LoadedModel,
     blocks: np.ndarray,
-    should_stop: StopCheck | None = None,
     on_block: BlockDone | None = None,
 ) -> QualityComparison:
     """Perplexity of both, top-1 agreement and mean KL over ``blocks`` [n, block_length]."""
@@ -108,8 +112,6 @@ def compare_quality(
     nll_ref = nll_cand = agree = kl = 0.0
     count = 0
     for index, row in enumerate(blocks):
-        if should_stop is not None and should_stop():
-            raise JobCancelledError("The job was cancelled; nothing was saved.")
         block = torch.from_numpy(row)
         ref = _log_probs(reference, block)[:-1]  # (T - 1, d_vocab): position i predicts i + 1
         cand = _log_probs(candidate, block)[:-1]
@@ -138,31 +140,41 @@ class ReferencePass:
     top1: np.ndarray  # [n_blocks, block_length - 1] token ids
 
 
-def reference_pass(reference: LoadedModel, blocks: np.ndarray) -> ReferencePass:
+def reference_pass(
+    reference: LoadedModel, blocks: np.ndarray, on_block: BlockDone | None = None
+) -> ReferencePass:
     import torch
 
     blocks = check_blocks(blocks)
     total, tops = 0.0, []
-    for row in blocks:
+    for index, row in enumerate(blocks):
         block = torch.from_numpy(row)
         log_probs = _log_probs(reference, block)[:-1]
         total -= float(log_probs.gather(1, block[1:, None]).sum())
         tops.append(log_probs.argmax(-1).numpy())
+        if on_block is not None:
+            on_block(index + 1, len(blocks))
     return ReferencePass(total / (blocks.shape[0] * (blocks.shape[1] - 1)), np.stack(tops))
 
 
 def quality_against(
-    candidate: LoadedModel, blocks: np.ndarray, reference: ReferencePass
+    candidate: LoadedModel,
+    blocks: np.ndarray,
+    reference: ReferencePass,
+    on_block: BlockDone | None = None,
 ) -> tuple[float, float]:
     """(perplexity, top-1 agreement with ``reference``) of ``candidate`` on ``blocks``."""
     import torch
 
     total = agree = 0.0
-    for index, row in enumerate(check_blocks(blocks)):
+    blocks = check_blocks(blocks)
+    for index, row in enumerate(blocks):
         block = torch.from_numpy(row)
         log_probs = _log_probs(candidate, block)[:-1]
         total -= float(log_probs.gather(1, block[1:, None]).sum())
         agree += float((log_probs.argmax(-1).numpy() == reference.top1[index]).sum())
+        if on_block is not None:
+            on_block(index + 1, len(blocks))
     n = reference.top1.size
     return math.exp(total / n), agree / n
 

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from llm_core.compression.quantize import linear_layers
 from llm_core.errors import InputError
+
+if TYPE_CHECKING:  # torch is imported inside functions: importing it costs seconds
+    import torch
+    from torch import nn
 
 MAX_SPARSITY = 0.99  # 100 % would leave no weight at all
 SCOPES = ("global", "layer")
@@ -60,7 +64,7 @@ def _exact_magnitude_method() -> type:
         def __init__(self, amount: float) -> None:
             self.amount = amount
 
-        def compute_mask(self, t: Any, default_mask: Any) -> Any:
+        def compute_mask(self, t: torch.Tensor, default_mask: torch.Tensor) -> torch.Tensor:
             mask = default_mask.clone(memory_format=torch.contiguous_format)
             k = round(self.amount * t.numel())
             if k == 0:
@@ -76,15 +80,12 @@ def _exact_magnitude_method() -> type:
     return ExactMagnitude
 
 
-def prune_linear(
-    model: Any, sparsity: float, scope: str = "global", keep_masks: bool = False
-) -> PruneReport:
+def prune_linear(model: nn.Module, sparsity: float, scope: str = "global") -> PruneReport:
     """Magnitude-prune the linear layers' weights to ``sparsity``, in place.
 
     ``scope="global"``: the smallest weights of all layers together (layers lose
-    different shares); ``"layer"``: each layer loses ``sparsity`` of its own. With
-    ``keep_masks`` the ``torch.nn.utils.prune`` masks stay on (training keeps pruned
-    weights at zero); otherwise they are made permanent (plain tensors with zeros).
+    different shares); ``"layer"``: each layer loses ``sparsity`` of its own. The masks
+    are then made permanent: plain tensors with zeros.
     """
     from torch.nn.utils import prune
 
@@ -105,12 +106,11 @@ def prune_linear(
         per_layer[name] = zeros / module.weight_mask.numel()
         n_pruned += zeros
         n_weights += module.weight_mask.numel()
-        if not keep_masks:
-            prune.remove(module, "weight")
+        prune.remove(module, "weight")
     return PruneReport(sparsity, scope, n_pruned, n_weights, per_layer)
 
 
-def make_pruning_permanent(model: Any) -> None:
+def make_pruning_permanent(model: nn.Module) -> None:
     """Fold any ``torch.nn.utils.prune`` masks into plain weights (before saving)."""
     from torch.nn.utils import prune
 
@@ -119,7 +119,7 @@ def make_pruning_permanent(model: Any) -> None:
             prune.remove(module, name)
 
 
-def _is_prune(hook: Any) -> bool:
+def _is_prune(hook: object) -> bool:
     from torch.nn.utils import prune
 
     return isinstance(hook, prune.BasePruningMethod)

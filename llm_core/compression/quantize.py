@@ -29,10 +29,14 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from llm_core.errors import InputError, UnsupportedModelError
 from llm_core.models.loading import LoadedModel
+
+if TYPE_CHECKING:  # torch is imported inside functions: importing it costs seconds
+    import torch
+    from torch import nn
 
 # A linear layer whose calibration input has max|x| / mean|x| above this stays float32.
 OUTLIER_RATIO = 100.0
@@ -77,7 +81,7 @@ def _dynamic_linear_class() -> type:
         decoding step has one row, so one call: exactly torch's own module.
         """
 
-        def forward(self, x: Any) -> Any:
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             shape = x.shape
             rows = x.reshape(-1, shape[-1])  # (B * T, d_in)
             packed = self._packed_params._packed_params
@@ -113,7 +117,7 @@ def grouped_dynamic_linear() -> type:
 # ---------------------------------------------------------------------------- finding
 
 
-def copy_for_compression(loaded: LoadedModel) -> Any:
+def copy_for_compression(loaded: LoadedModel) -> nn.Module:
     """A deep copy of ``loaded.model`` (taken under its lock), refused if it is already
     int8: compressing a compressed model twice would compare against the wrong thing."""
     if is_int8(loaded.model):
@@ -127,13 +131,13 @@ def copy_for_compression(loaded: LoadedModel) -> Any:
     return model
 
 
-def is_int8(model: Any) -> bool:
+def is_int8(model: nn.Module) -> bool:
     import torch.ao.nn.quantized.dynamic as nnqd
 
     return any(isinstance(m, nnqd.Linear) for m in model.modules())
 
 
-def linear_layers(model: Any) -> list[tuple[str, Any]]:
+def linear_layers(model: nn.Module) -> list[tuple[str, nn.Linear]]:
     """(name, module) of every ``nn.Linear`` in the transformer blocks, in order (the
     output head is left out). Raises ``UnsupportedModelError`` when there are none
     (GPT-2 uses its own ``Conv1D``)."""
@@ -167,7 +171,7 @@ class Int8Report:
     grouped_rows: bool
 
 
-def input_outlier_ratios(model: Any, calibration_ids: Sequence[int]) -> dict[str, float]:
+def input_outlier_ratios(model: nn.Module, calibration_ids: Sequence[int]) -> dict[str, float]:
     """max|x| / mean|x| of each linear layer's input over ``calibration_ids``."""
     import torch
 
@@ -177,7 +181,7 @@ def input_outlier_ratios(model: Any, calibration_ids: Sequence[int]) -> dict[str
     ratios: dict[str, float] = {}
 
     def record(name: str):
-        def hook(_module: Any, args: tuple) -> None:
+        def hook(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
             values = args[0].detach().abs()
             ratios[name] = float(values.max() / values.mean().clamp_min(1e-12))
 
@@ -194,7 +198,7 @@ def input_outlier_ratios(model: Any, calibration_ids: Sequence[int]) -> dict[str
 
 
 def quantize_int8(
-    model: Any, calibration_ids: Sequence[int] | None = None, keep_outliers: bool = True
+    model: nn.Module, calibration_ids: Sequence[int] | None = None, keep_outliers: bool = True
 ) -> Int8Report:
     """Make ``model``'s linear layers dynamic int8, in place (per-channel weights).
 
@@ -228,7 +232,7 @@ def quantize_int8(
     return Int8Report(tuple(chosen), kept, bits, grouped_rows=keep_outliers)
 
 
-def to_bfloat16(model: Any) -> None:
+def to_bfloat16(model: nn.Module) -> None:
     """Every weight as bfloat16, in place. The logits are handed on as float32 (a hook on
     the output head), so the engine's numpy code never meets a bfloat16 tensor."""
     import torch

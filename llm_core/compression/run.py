@@ -1,16 +1,18 @@
 """A compression job: compress a copy of a model, measure it against the original, keep it
 ready to save.
 
-    request = CompressionRequest(method="prune", sparsity=0.5)
-    job = JOB_SLOT.start("compress", "prune 50 %", compression_work(loaded, corpus, request))
+    request = CompressionRequest(method="prune", sparsity=0.5).validate()
+    job = JOB_SLOT.start("compress", "SmolLM2", lambda job: run_compression(job, loaded,
+                         corpus, request), method="prune")
     result = job.result                       # CompressionResult: table, samples, drift
     save_compressed(result, output_path("smol-pruned-50"))
 
 Methods: ``int8``, ``bf16``, ``prune`` (unstructured, ``scope`` global or per layer),
 ``heads`` (structured: whole attention heads) and ``distill`` (a smaller student trained
-on the corpus against the model's next-token distributions, ``llm_core.compression.distillation``).
-``llm_core.compression.sweep`` prunes to several sparsities in turn. The shared model is only read (under its lock); nothing
-is written until ``save_compressed``, and a cancelled job leaves nothing.
+on the corpus against the model's next-token distributions,
+``llm_core.compression.distillation``). ``llm_core.compression.sweep`` prunes to several
+sparsities in turn. The shared model is only read (under its lock); nothing is written
+until ``save_compressed``, and a cancelled job leaves nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +38,7 @@ from llm_core.compression.metrics import (
     MAX_SAMPLE_TOKENS,
     AttentionDrift,
     QualityComparison,
+    StopCheck,
     TimedSample,
     attention_drift,
     compare_quality,
@@ -50,7 +53,12 @@ from llm_core.jobs import Job
 from llm_core.models.loading import LoadedModel, as_loaded
 from llm_core.models.outputs import utc_now
 from llm_core.text.corpus import Corpus
-from llm_core.text.packing import pack_corpus, split_corpus
+from llm_core.text.packing import eval_blocks, pack_corpus
+
+if TYPE_CHECKING:  # torch is imported inside functions: importing it costs seconds
+    from torch import nn
+
+    from llm_core.compression.distillation import DistillSettings
 
 METHODS = ("int8", "bf16", "prune", "heads", "distill")
 
@@ -73,7 +81,7 @@ class CompressionRequest:
     sample_tokens: int = DEFAULT_SAMPLE_TOKENS
     drift_layer: int | None = None
     drift_head: int = 0
-    distill: Any = None
+    distill: DistillSettings | None = None
 
     def validate(self) -> CompressionRequest:
         if self.method not in METHODS:
@@ -109,7 +117,7 @@ class CompressionResult:
 
     method: str
     request: CompressionRequest
-    base_model: str
+    base_model: str  # the spec it was loaded by when given, else the model's name
     base_provenance: dict[str, Any]
     corpus: dict[str, Any]
     size_before: ModelSize
@@ -161,44 +169,47 @@ class CompressionResult:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PreparedTexts:
-    train: np.ndarray  # [n_blocks, block_length] training blocks (calibration, distillation)
+    """What a run reads: training documents (distillation) and blocks (calibration), the
+    held-out blocks measured, and the sample prompt."""
+
+    train_documents: tuple[str, ...]
+    train: np.ndarray  # [n_blocks, EVAL_BLOCK_LENGTH] training blocks
     measured: np.ndarray  # [n_blocks, EVAL_BLOCK_LENGTH] held-out blocks measured
     prompt: str
     prompt_ids: list[int]
-    calibration: list[int]
+
+    @property
+    def calibration(self) -> list[int]:
+        """Token ids int8 and head pruning calibrate on: the first training block."""
+        return self.train[0].tolist()
 
 
 def prepare_texts(
     reference: LoadedModel, corpus: Corpus, request: CompressionRequest
 ) -> PreparedTexts:
-    from llm_core.training.finetune import eval_blocks
-
-    tokenizer = reference.tokenizer
-    packed = pack_corpus(
-        tokenizer, corpus, EVAL_BLOCK_LENGTH, request.validation_fraction, request.seed
-    )
+    """Split and pack ``corpus`` (``InputError`` when too short) and pick the prompt."""
+    with reference.lock:  # a fast tokenizer is not safe to call from several threads
+        tokenizer = reference.tokenizer
+        packed = pack_corpus(
+            tokenizer, corpus, EVAL_BLOCK_LENGTH, request.validation_fraction, request.seed
+        )
+        held_out = packed.validation_documents[0]
+        prompt = request.sample_prompt.strip() or held_out.strip().split("\n", 1)[0].strip()
+        ids = build_prompt_ids(tokenizer, prompt)
     measured = eval_blocks(packed.validation, request.eval_tokens)
-    held_out = split_corpus(corpus, request.validation_fraction, request.seed)[1][0]
-    prompt = request.sample_prompt.strip() or held_out.strip().split("\n", 1)[0].strip()
-    ids = build_prompt_ids(tokenizer, prompt)
-    return PreparedTexts(packed.train, measured, prompt, ids, packed.train[0].tolist())
+    return PreparedTexts(packed.train_documents, packed.train, measured, prompt, ids)
 
 
 def _compress(
-    job: Job,
-    reference: LoadedModel,
-    texts: PreparedTexts,
-    corpus: Corpus,
-    request: CompressionRequest,
-) -> tuple[Any, dict[str, Any]]:
+    job: Job, reference: LoadedModel, texts: PreparedTexts, request: CompressionRequest
+) -> tuple[nn.Module, dict[str, Any]]:
     """(compressed model, JSON-able details of what was done)."""
     if request.method == "distill":
         from llm_core.compression.distillation import train_student
 
-        documents = split_corpus(corpus, request.validation_fraction, request.seed)[0]
-        return train_student(job, reference, documents, request.distill)
+        return train_student(job, reference, texts.train_documents, request.distill)
     model = copy_for_compression(reference)
     if request.method == "int8":
         report = quantize_int8(model, texts.calibration, keep_outliers=request.keep_outliers)
@@ -232,31 +243,35 @@ def _compress(
 
 
 def run_compression(
-    job: Job, reference: LoadedModel, corpus: Corpus, request: CompressionRequest
+    job: Job,
+    reference: LoadedModel,
+    corpus: Corpus,
+    request: CompressionRequest,
+    base_spec: str | None = None,
 ) -> CompressionResult:
     """The work of a compression ``job``: compress, then measure both models on the same
     held-out blocks, prompt and seed. Raises ``InputError`` for bad settings or a corpus
-    too short; ``JobCancelledError`` when cancelled."""
+    too short; ``JobCancelledError`` when cancelled. ``base_spec``: the spec
+    ``reference`` was loaded by, recorded as ``base_model``."""
     started = time.monotonic()
     request = request.validate()
     job.report(0, 1, "preparing")
     texts = prepare_texts(reference, corpus, request)
     n_blocks = len(texts.measured)
     total = n_blocks + 4
-    job.report(0, total, f"compressing ({request.method})")
-    model, details = _compress(job, reference, texts, corpus, request)
-    job.stop_if_cancelled()
+    job.report(0, total, "compressing")
+    model, details = _compress(job, reference, texts, request)
+    job.checkpoint()
     candidate = as_loaded(
         model, reference.tokenizer, f"{reference.description.name}-{request.method}"
     )
-    job.report(1, total, "measuring quality")
-    quality = compare_quality(
-        reference,
-        candidate,
-        texts.measured,
-        should_stop=job.should_stop,
-        on_block=lambda done, _n: job.report(1 + done, total, "measuring quality"),
-    )
+    job.report(1, total, "measuring_quality")
+
+    def measured(done: int, _n_blocks: int) -> None:
+        job.checkpoint()
+        job.report(1 + done, total, "measuring_quality")
+
+    quality = compare_quality(reference, candidate, texts.measured, on_block=measured)
     job.report(1 + n_blocks, total, "sampling")
     before = timed_sample(
         reference, texts.prompt_ids, request.seed, request.sample_tokens, job.should_stop
@@ -269,12 +284,12 @@ def run_compression(
     if layer is None:
         layer = reference.description.n_layers // 2
     drift = attention_drift(reference, candidate, texts.prompt_ids, layer, request.drift_head)
-    job.stop_if_cancelled()
+    job.checkpoint()
     job.report(total, total, "done")
     return CompressionResult(
         method=request.method,
         request=request,
-        base_model=reference.source.name,
+        base_model=base_spec or reference.source.name,
         base_provenance=reference.description.provenance,
         corpus=corpus.describe(),
         size_before=measure_size(reference.model),
@@ -288,15 +303,6 @@ def run_compression(
         wall_s=time.monotonic() - started,
         candidate=candidate,
     )
-
-
-def compression_work(reference: LoadedModel, corpus: Corpus, request: CompressionRequest):
-    """The work function for ``JOB_SLOT.start``."""
-
-    def work(job: Job) -> CompressionResult:
-        return run_compression(job, reference, corpus, request)
-
-    return work
 
 
 # ---------------------------------------------------------------------------- saving
@@ -322,7 +328,9 @@ def provenance(result: CompressionResult) -> dict[str, Any]:
     }
 
 
-def save_compressed(result: CompressionResult, target: Path, should_stop=None) -> Path:
+def save_compressed(
+    result: CompressionResult, target: Path, should_stop: StopCheck | None = None
+) -> Path:
     """Save ``result.candidate`` at ``target`` atomically (``llm_core.compression.variants``)."""
     from llm_core.compression.variants import save_variant
 

@@ -9,7 +9,11 @@ weight plus a float32 scale and an int8 zero point per output channel.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported inside functions: importing it costs seconds
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class ModelSize:
         return self.n_zero_linear / self.n_linear_weights if self.n_linear_weights else 0.0
 
 
-def _int8_weight(module: Any) -> tuple[Any, Any]:
+def _int8_weight(module: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     """(int8 values [out, in], float32 scales [out]) of a dynamic int8 linear."""
     import torch
 
@@ -48,12 +52,12 @@ def int8_weight_bytes(n_out: int, n_in: int) -> int:
     return n_out * n_in + n_out * 5
 
 
-def measure_size(model: Any) -> ModelSize:
+def measure_size(model: nn.Module) -> ModelSize:
     """Count parameters and bytes of ``model`` (float, bf16, pruned or int8)."""
     import torch
     import torch.ao.nn.quantized.dynamic as nnqd
 
-    seen: dict[int, Any] = {}
+    seen: dict[int, torch.Tensor] = {}
     for tensor in [*model.parameters(), *model.buffers()]:
         seen.setdefault(id(tensor), tensor)
     n_params = sum(t.numel() for t in model.parameters())

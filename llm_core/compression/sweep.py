@@ -12,6 +12,7 @@ which is the lesson (structured pruning or sparse kernels are what buy speed).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -53,7 +54,7 @@ class SweepResult:
         }
 
 
-def check_sweep(levels: Any) -> tuple[float, ...]:
+def check_sweep(levels: Sequence[float]) -> tuple[float, ...]:
     levels = tuple(sorted({check_sparsity(level) for level in levels}))
     if not 1 <= len(levels) <= MAX_SWEEP_POINTS:
         raise InputError(f"A sweep takes 1 to {MAX_SWEEP_POINTS} sparsities.")
@@ -64,29 +65,34 @@ def run_sweep(
     job: Job,
     reference: LoadedModel,
     corpus: Corpus,
-    levels: Any = DEFAULT_SWEEP,
+    levels: Sequence[float] = DEFAULT_SWEEP,
     request: CompressionRequest | None = None,
 ) -> SweepResult:
     """Prune a fresh copy to each of ``levels`` and measure it (see the module docstring)."""
     request = (request or CompressionRequest(method="prune")).validate()
     levels = check_sweep(levels)
-    job.report(0, len(levels) + 1, "preparing")
+    total = len(levels) + 1
+    job.report(0, total, "preparing")
     texts = prepare_texts(reference, corpus, request)
-    ref = reference_pass(reference, texts.measured)
+    job.report(0, total, "measuring_quality")
+    ref = reference_pass(reference, texts.measured, on_block=lambda _done, _n: job.checkpoint())
     model = copy_for_compression(reference)
     points = []
     for index, level in enumerate(levels):
-        job.stop_if_cancelled()
-        job.report(index + 1, len(levels) + 1, f"sparsity {level:.0%}")
-        model.load_state_dict(reference.model.state_dict())  # reads the shared model only
+        job.checkpoint()
+        job.report(index + 1, total, "pruning_to", sparsity=level)
+        with reference.lock:  # reads the shared model only
+            model.load_state_dict(reference.model.state_dict())
         report = prune_linear(model, level, request.scope)
         candidate = as_loaded(model, reference.tokenizer, f"pruned-{level:.2f}")
-        perplexity, agreement = quality_against(candidate, texts.measured, ref)
+        perplexity, agreement = quality_against(
+            candidate, texts.measured, ref, on_block=lambda _done, _n: job.checkpoint()
+        )
         sample = timed_sample(
             candidate, texts.prompt_ids, request.seed, request.sample_tokens, job.should_stop
         )
         points.append(
             SweepPoint(level, report.achieved, perplexity, agreement, sample.tokens_per_s)
         )
-    job.report(len(levels) + 1, len(levels) + 1, "done")
+    job.report(total, total, "done")
     return SweepResult(request.scope, tuple(points), int(ref.top1.size))

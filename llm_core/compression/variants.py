@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llm_core.compression.pruning import make_pruning_permanent
 from llm_core.compression.quantize import grouped_dynamic_linear, is_int8, quiet_quantization
@@ -27,17 +27,23 @@ from llm_core.errors import NotAModelFolderError
 from llm_core.models.loading import register_restorer
 from llm_core.models.outputs import save_output
 
+if TYPE_CHECKING:  # torch is imported inside functions: importing it costs seconds
+    import torch
+    from torch import nn
+
 INT8_SCALES_FILE = "int8_scales.safetensors"
 WEIGHTS_FILE = "model.safetensors"
 
 
-def _int8_state_dict(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _int8_state_dict(
+    model: nn.Module,
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """(tensors for model.safetensors, tensors for INT8_SCALES_FILE)."""
     import torch
     import torch.ao.nn.quantized.dynamic as nnqd
 
-    tensors: dict[str, Any] = {}
-    scales: dict[str, Any] = {}
+    tensors: dict[str, torch.Tensor] = {}
+    scales: dict[str, torch.Tensor] = {}
     quantized = {name: m for name, m in model.named_modules() if isinstance(m, nnqd.Linear)}
     prefixes = tuple(f"{name}." for name in quantized)  # their packed params are rebuilt below
     for name, tensor in model.state_dict().items():
@@ -59,7 +65,7 @@ def _int8_state_dict(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return {k: v.detach().clone().contiguous() for k, v in tensors.items()}, scales
 
 
-def _write_int8(model: Any, folder: Path) -> None:
+def _write_int8(model: nn.Module, folder: Path) -> None:
     from safetensors.torch import save_file
 
     tensors, scales = _int8_state_dict(model)
@@ -72,7 +78,7 @@ def _write_int8(model: Any, folder: Path) -> None:
 
 def save_variant(
     target: Path,
-    model: Any,
+    model: nn.Module,
     tokenizer: Any,
     provenance: dict[str, Any],
     should_stop: Callable[[], bool] | None = None,
@@ -100,12 +106,7 @@ def save_variant(
     )
 
 
-def folder_bytes(folder: Path) -> int:
-    """Bytes of the weight files in ``folder`` (what the variant takes on disk)."""
-    return sum(p.stat().st_size for p in Path(folder).glob("*.safetensors"))
-
-
-def restore_variant(model: Any, folder: Path, provenance: dict[str, Any]) -> Any:
+def restore_variant(model: nn.Module, folder: Path, provenance: dict[str, Any]) -> nn.Module:
     """Re-apply what ``from_pretrained`` cannot know about a saved variant (int8 layers);
     any other model is returned untouched."""
     compression = provenance.get("compression")

@@ -1,54 +1,48 @@
-"""Figures of the compression lab: sizes before/after, the sparsity sweep, attention drift.
+"""Figures of the compression lab: sizes before/after and heads removed (altair bars),
+the sparsity sweep (altair lines), attention drift (plotly, the shared heatmap).
 
-Plotly only (never streamlit); every word on a figure is an argument, so the UI passes
-translated ones.
+Never streamlit; every word on a figure is an argument, so the UI passes translated ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import altair as alt
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from llm_core.plots.heatmaps import (
-    FONT_FAMILY,
-    MAX_ANNOTATED_SIZE,
-    difference_heatmap_of,
-    short_label,
-)
+from llm_core.plots.charts import Line, bar_chart, line_chart, styled
+from llm_core.plots.heatmaps import MAX_ANNOTATED_SIZE, difference_heatmap_of, short_label
 
 BEFORE_COLOUR, AFTER_COLOUR = "#9aa5b1", "#1f77b4"
-SPEED_COLOUR = "#ff7f0e"
+PERPLEXITY_COLOUR, SPEED_COLOUR = "#1f77b4", "#ff7f0e"
 
 
-def size_figure(
+def size_chart(
     bars: Mapping[str, tuple[float, float]], before: str, after: str, unit: str
-) -> go.Figure:
-    """Grouped bars: label -> (before, after) in ``unit`` (e.g. MB)."""
-    labels = list(bars)
-    figure = go.Figure(
+) -> alt.TopLevelMixin:
+    """Bars side by side: label -> (before, after) in ``unit`` (e.g. MB)."""
+    frame = pd.DataFrame(
         [
-            go.Bar(
-                name=before, x=labels, y=[bars[k][0] for k in labels], marker_color=BEFORE_COLOUR
-            ),
-            go.Bar(name=after, x=labels, y=[bars[k][1] for k in labels], marker_color=AFTER_COLOUR),
+            {"measure": label, "model": side, "value": value, "text": f"{value:,.1f}"}
+            for label, pair in bars.items()
+            for side, value in zip((before, after), pair, strict=True)
         ]
     )
-    figure.update_traces(texttemplate="%{y:,.1f}", textposition="outside")
-    figure.update_layout(
-        barmode="group",
-        height=340,
-        yaxis_title=unit,
-        font={"family": FONT_FAMILY},
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": 1.12},
+    return bar_chart(
+        frame,
+        label="measure",
+        value="value",
+        value_title=unit,
+        group="model",
+        group_colours={before: BEFORE_COLOUR, after: AFTER_COLOUR},
+        text="text",
     )
-    return figure
 
 
-def sweep_figure(
+def sweep_chart(
     sparsity: Sequence[float],
     perplexity: Sequence[float],
     tokens_per_s: Sequence[float],
@@ -56,34 +50,31 @@ def sweep_figure(
     x_title: str,
     perplexity_title: str,
     speed_title: str,
-) -> go.Figure:
-    """Perplexity (left axis) and tokens/s (right axis) against sparsity (in %)."""
-    x = [100 * s for s in sparsity]
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
-    figure.add_trace(
-        go.Scatter(x=x, y=list(perplexity), name=perplexity_title, mode="lines+markers"),
-        secondary_y=False,
+) -> alt.TopLevelMixin:
+    """Perplexity (left axis, log scale) and tokens/s (right axis) against sparsity
+    (in %), with a hover rule."""
+    frame = pd.DataFrame(
+        {
+            "sparsity": [100 * s for s in sparsity],
+            "perplexity": list(perplexity),
+            "tokens_per_s": list(tokens_per_s),
+        }
     )
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=list(tokens_per_s),
-            name=speed_title,
-            mode="lines+markers",
-            line={"color": SPEED_COLOUR, "dash": "dot"},
+    lines = [
+        Line("perplexity", perplexity_title, PERPLEXITY_COLOUR, points=True, log=True),
+        Line(
+            "tokens_per_s", speed_title, SPEED_COLOUR, dashed=True, points=True, value_format=",.1f"
         ),
-        secondary_y=True,
-    )
-    figure.update_xaxes(title_text=x_title, ticksuffix=" %")
-    figure.update_yaxes(title_text=perplexity_title, type="log", secondary_y=False)
-    figure.update_yaxes(title_text=speed_title, rangemode="tozero", secondary_y=True)
-    figure.update_layout(
+    ]
+    return line_chart(
+        frame,
+        "sparsity",
+        lines,
+        x_title=f"{x_title} (%)",
+        x_format=".0f",
+        own_axes=True,
         height=380,
-        font={"family": FONT_FAMILY},
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": 1.12},
     )
-    return figure
 
 
 def drift_figure(
@@ -109,19 +100,26 @@ def drift_figure(
     return figure
 
 
-def head_removal_figure(
+def head_removal_chart(
     removed_per_layer: Sequence[int], n_heads: int, *, x_title: str, y_title: str
-) -> go.Figure:
+) -> alt.TopLevelMixin:
     """Bars: heads removed in each layer (out of ``n_heads``)."""
-    figure = go.Figure(go.Bar(x=list(range(len(removed_per_layer))), y=list(removed_per_layer)))
-    figure.update_layout(
-        height=280,
-        font={"family": FONT_FAMILY},
-        xaxis_title=x_title,
-        yaxis={"title": y_title, "range": [0, n_heads]},
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    frame = pd.DataFrame(
+        {"layer": range(len(removed_per_layer)), "removed": list(removed_per_layer)}
     )
-    return figure
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(color=AFTER_COLOUR, cornerRadiusEnd=2)
+        .encode(
+            x=alt.X("layer:O", title=x_title, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("removed:Q", title=y_title, scale=alt.Scale(domain=[0, n_heads])),
+            tooltip=[
+                alt.Tooltip("layer:O", title=x_title),
+                alt.Tooltip("removed:Q", title=y_title),
+            ],
+        )
+    )
+    return styled(bars, height=260)
 
 
 def token_labels(tokens: Sequence[str]) -> list[str]:

@@ -1,13 +1,16 @@
-"""Figures built from engine results. Plotly/graphviz only, never streamlit, so a notebook
-can show the same pictures as the app. Labels are passed in, so the UI can translate them."""
+"""The model card's figures: where the parameters are (altair bars) and the architecture
+(graphviz DOT). Never streamlit, so a notebook can show the same pictures as the app.
+Labels are passed in, so the UI can translate them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-import plotly.graph_objects as go
+import altair as alt
+import pandas as pd
 
 from llm_core.models.description import ModelDescription
+from llm_core.plots.charts import bar_chart
 
 COMPONENT_COLOURS = {
     "embeddings": "#4C78A8",
@@ -27,33 +30,33 @@ def format_count(n: int) -> str:
     return str(n)
 
 
-def parameter_breakdown_figure(
+def parameter_breakdown_chart(
     description: ModelDescription,
     labels: Mapping[str, str] | None = None,
     axis_title: str = "parameters",
-) -> go.Figure:
+) -> alt.TopLevelMixin:
     """Horizontal bars: parameters per component, with each one's share of the total."""
     labels = labels or {}
     items = [(k, v) for k, v in description.params_by_component.items() if v > 0]
     total = max(description.n_params, 1)
-    figure = go.Figure(
-        go.Bar(
-            x=[v for _, v in items],
-            y=[labels.get(k, k) for k, _ in items],
-            orientation="h",
-            marker_color=[COMPONENT_COLOURS.get(k, "#888") for k, _ in items],
-            text=[f"{format_count(v)} ({v / total:.1%})" for _, v in items],
-            textposition="auto",
-            hovertemplate="%{y}: %{x:,}<extra></extra>",
-        )
+    frame = pd.DataFrame(
+        {
+            "component": [labels.get(k, k) for k, _ in items],
+            "parameters": [v for _, v in items],
+            "colour": [COMPONENT_COLOURS.get(k, "#888888") for k, _ in items],
+            "text": [f"{format_count(v)} ({v / total:.1%})" for _, v in items],
+        }
     )
-    figure.update_layout(
-        xaxis_title=axis_title,
-        yaxis={"autorange": "reversed"},
-        height=60 + 45 * len(items),
-        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    return bar_chart(
+        frame,
+        label="component",
+        value="parameters",
+        value_title=axis_title,
+        colour="colour",
+        text="text",
+        value_format=",d",
+        axis_format="~s",
     )
-    return figure
 
 
 ARCHITECTURE_LABELS = {

@@ -1,7 +1,8 @@
-"""Figures of a fine-tuning run: the loss curve, and attention after minus before.
+"""Figures of a fine-tuning run: the loss curve (altair) and attention after minus
+before (plotly, the shared heatmap).
 
-Plotly only, never streamlit (a notebook shows the same figures). Titles and axis words
-are arguments, so the UI passes translated ones.
+Never streamlit (a notebook shows the same figures). Titles and axis words are
+arguments, so the UI passes translated ones.
 """
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import altair as alt
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
-from llm_core.plots.heatmaps import FONT_FAMILY, difference_heatmap_of
+from llm_core.plots.charts import Line, line_chart
+from llm_core.plots.heatmaps import difference_heatmap_of
 
 TRAIN_COLOUR, EVAL_COLOUR = "#1f77b4", "#d62728"
 
@@ -32,7 +36,7 @@ def loss_points(history: Sequence[dict[str, Any]]) -> dict[str, tuple[list[int],
     return points
 
 
-def loss_figure(
+def loss_chart(
     history: Sequence[dict[str, Any]],
     *,
     total_steps: int | None = None,
@@ -41,36 +45,30 @@ def loss_figure(
     step_title: str = "step",
     loss_title: str = "loss (nats per token)",
     height: int = 340,
-) -> go.Figure:
-    """Training loss per step (line) and validation loss (markers); ``total_steps`` fixes
-    the x range so a live chart does not rescale as it grows."""
+) -> alt.TopLevelMixin:
+    """Training loss per step (line) and validation loss (dashed, with points), with a
+    hover rule; ``total_steps`` fixes the x range so a live chart does not rescale."""
     points = loss_points(history)
-    figure = go.Figure()
-    steps, losses = points["train_loss"]
-    figure.add_trace(
-        go.Scatter(x=steps, y=losses, name=train_name, mode="lines", line={"color": TRAIN_COLOUR})
-    )
-    steps, losses = points["eval_loss"]
-    figure.add_trace(
-        go.Scatter(
-            x=steps,
-            y=losses,
-            name=eval_name,
-            mode="lines+markers",
-            line={"color": EVAL_COLOUR, "dash": "dot"},
-            marker={"size": 9},
-        )
-    )
-    figure.update_layout(
+    frame = pd.DataFrame({"step": pd.Series(dtype="int64")})
+    for name, (steps, losses) in points.items():
+        frame = frame.merge(pd.DataFrame({"step": steps, name: losses}), on="step", how="outer")
+    for name in points:  # a history without one kind still gets its (empty) column
+        if name not in frame:
+            frame[name] = pd.Series(dtype="float64")
+    lines = [
+        Line("train_loss", train_name, TRAIN_COLOUR),
+        Line("eval_loss", eval_name, EVAL_COLOUR, dashed=True, points=True),
+    ]
+    return line_chart(
+        frame.sort_values("step"),
+        "step",
+        lines,
+        x_title=step_title,
+        y_title=loss_title,
+        x_domain=(0, total_steps) if total_steps else None,
+        x_step=1,
         height=height,
-        font={"family": FONT_FAMILY},
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": 1.12, "x": 0},
-        xaxis={"title": {"text": step_title}, "range": [0, total_steps] if total_steps else None},
-        yaxis={"title": {"text": loss_title}},
-        hovermode="x unified",
     )
-    return figure
 
 
 def difference_heatmap(

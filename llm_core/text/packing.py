@@ -2,6 +2,8 @@
 
 train_docs, validation_docs = split_corpus(corpus, 0.1)    # by document, seeded
 blocks = pack_blocks(tokenizer, train_docs, 128)           # [n_blocks, 128] int64
+packed = pack_corpus(tokenizer, corpus, 128, 0.1)          # both sides, each >= one block
+measured = eval_blocks(packed.validation, 1536)            # a spread of held-out blocks
 """
 
 from __future__ import annotations
@@ -78,16 +80,25 @@ def pack_blocks(tokenizer: Any, documents: Sequence[str], block_length: int) -> 
 @dataclass(frozen=True, eq=False)
 class PackedCorpus:
     """A corpus split by document and packed: ``train`` and ``validation`` are
-    ``[n_blocks, block_length]`` int64, each with at least one block."""
+    ``[n_blocks, block_length]`` int64, each with at least one block; the documents of
+    each side, in corpus order."""
 
     train: np.ndarray  # [n_train_blocks, block_length]
     validation: np.ndarray  # [n_validation_blocks, block_length]
-    n_train_documents: int
-    n_validation_documents: int
+    train_documents: tuple[str, ...]
+    validation_documents: tuple[str, ...]
 
     @property
     def block_length(self) -> int:
         return int(self.train.shape[1])
+
+    @property
+    def n_train_documents(self) -> int:
+        return len(self.train_documents)
+
+    @property
+    def n_validation_documents(self) -> int:
+        return len(self.validation_documents)
 
 
 def pack_corpus(
@@ -115,4 +126,11 @@ def pack_corpus(
                 f"{block_length} tokens. Add text, choose a shorter block length"
                 + (", or hold out a larger validation fraction." if side == "validation" else ".")
             )
-    return PackedCorpus(train, validation, len(train_docs), len(validation_docs))
+    return PackedCorpus(train, validation, tuple(train_docs), tuple(validation_docs))
+
+
+def eval_blocks(validation: np.ndarray, eval_tokens: int) -> np.ndarray:
+    """At most ``eval_tokens`` worth of ``validation`` blocks [n_blocks, block_length],
+    spread evenly over all of them (the first and last included)."""
+    n = min(len(validation), max(1, eval_tokens // validation.shape[1]))
+    return validation[np.linspace(0, len(validation) - 1, n).round().astype(int)]

@@ -1,9 +1,10 @@
 """A fine-tuning job: copy a model, train it on a corpus, compare before and after, save.
 
-    settings = FinetuneSettings(method="lora", steps=60)
-    job = JOB_SLOT.start("finetune", "LoRA on tang300", finetune_work(loaded, corpus,
-                         settings, output_path("tang-lora")))
+    plan = plan_finetune(loaded, corpus, FinetuneSettings(method="lora", steps=60))
+    job = JOB_SLOT.start("finetune", "tang300 → tang-lora",
+                         finetune_work(loaded, plan, output_path("tang-lora")))
     ...; result = job.result                     # FinetuneResult
+    run_finetune(job, loaded, corpus, settings, target)   # plans and trains, in this thread
 
 Methods: ``lora`` (peft adapters on ``target_modules``, merged into the saved weights;
 the adapter is kept in ``adapter/`` too), ``full`` (every weight trains) and ``scratch``
@@ -25,29 +26,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from llm_core.attention.capture import AttentionCapture, capture_attention
-from llm_core.errors import InputError
-from llm_core.generation.generate import build_prompt_ids, generate
+from llm_core.generation.generate import generate
 from llm_core.generation.sampling import GenerationSettings
 from llm_core.jobs import Job
 from llm_core.models.loading import LoadedModel, as_loaded
 from llm_core.models.outputs import check_free, save_output, utc_now
 from llm_core.text.corpus import Corpus
-from llm_core.text.packing import PackedCorpus, pack_corpus
-from llm_core.text.tokens import Tokenization, tokenize
-from llm_core.training.settings import (
-    DEFAULT_ATTENTION_TOKENS,
-    MAX_ATTENTION_TEXT_TOKENS,
-    METHODS,
-    FinetuneSettings,
-    add_lora,
-    check_trainable,
-    scratch_model,
-)
+from llm_core.text.tokens import Tokenization
+from llm_core.training.plan import FinetunePlan, plan_finetune
+from llm_core.training.settings import METHODS, FinetuneSettings, add_lora, scratch_model
+
+if TYPE_CHECKING:  # torch is imported inside functions: importing it costs seconds
+    from torch import nn
 
 __all__ = [
     "METHODS",
@@ -56,6 +49,7 @@ __all__ = [
     "Snapshot",
     "finetune_work",
     "run_finetune",
+    "run_planned",
 ]
 SAMPLE_TEMPERATURE, SAMPLE_TOP_K = 0.8, 40
 
@@ -113,67 +107,33 @@ class FinetuneResult:
         }
 
 
-# ---------------------------------------------------------------------------- models
+# ---------------------------------------------------------------------------- measuring
 
 
-def _count(model: Any, trainable_only: bool) -> int:
+def _count(model: nn.Module, trainable_only: bool) -> int:
     seen = {id(p): p for p in model.parameters() if p.requires_grad or not trainable_only}
     return sum(p.numel() for p in seen.values())
 
 
-# ---------------------------------------------------------------------------- measuring
-
-
-def default_texts(tokenizer: Any, validation_document: str) -> tuple[str, str]:
-    """(sample prompt, attention text) from a held-out document: its first line, and its
-    first ``DEFAULT_ATTENTION_TOKENS`` tokens cut at a token boundary."""
-    prompt = validation_document.strip().split("\n", 1)[0].strip()
-    tokens = tokenize(tokenizer, validation_document).tokens
-    end = tokens[min(len(tokens), DEFAULT_ATTENTION_TOKENS) - 1].end
-    return prompt, validation_document[:end].strip()
-
-
-def _attention_tokens(tokenizer: Any, text: str) -> Tokenization:
-    tokenization = tokenize(tokenizer, text)
-    if tokenization.n_tokens > MAX_ATTENTION_TEXT_TOKENS:
-        raise InputError(
-            f"The attention text has {tokenization.n_tokens} tokens; before/after attention "
-            f"is kept for at most {MAX_ATTENTION_TEXT_TOKENS}. Shorten it."
-        )
-    return tokenization
-
-
-def measure(
-    loaded: LoadedModel,
-    blocks: np.ndarray,
-    prompt_ids: list[int],
-    text: Tokenization,
-    settings: FinetuneSettings,
-    job: Job,
-) -> Snapshot:
-    """Perplexity on ``blocks``, one seeded sample after ``prompt_ids``, full attention on
-    ``text``. Checks ``job.should_stop()`` between batches and generated tokens."""
+def measure(loaded: LoadedModel, plan: FinetunePlan, job: Job) -> Snapshot:
+    """Perplexity on ``plan.measured``, one seeded sample after the plan's prompt, full
+    attention on its attention text. Checks the job between batches and tokens."""
     from llm_core.training.trainer import block_perplexity
 
-    perplexity = block_perplexity(loaded.model, blocks, should_stop=job.should_stop)
+    perplexity = block_perplexity(loaded.model, plan.measured, checkpoint=job.checkpoint)
     loaded.model.cpu()  # the engine's generation and capture run on the CPU
     sampling = GenerationSettings(
         do_sample=True,
         temperature=SAMPLE_TEMPERATURE,
         top_k=SAMPLE_TOP_K,
-        max_new_tokens=settings.sample_tokens,
-        seed=settings.seed,
+        max_new_tokens=plan.settings.sample_tokens,
+        seed=plan.settings.seed,
     )
-    sample = generate(loaded, prompt_ids, sampling, should_stop=job.should_stop).text
-    job.stop_if_cancelled()
-    attention = capture_attention(loaded, text.ids, layers=range(loaded.description.n_layers))
+    sample = generate(loaded, plan.prompt_ids, sampling, should_stop=job.should_stop).text
+    job.checkpoint()
+    ids, n_layers = plan.attention_tokens.ids, loaded.description.n_layers
+    attention = capture_attention(loaded, ids, layers=range(n_layers))
     return Snapshot(perplexity, sample, attention)
-
-
-def eval_blocks(validation: np.ndarray, eval_tokens: int) -> np.ndarray:
-    """At most ``eval_tokens`` worth of validation blocks, spread evenly over all of them."""
-    n = min(len(validation), max(1, eval_tokens // validation.shape[1]))
-    return validation[np.linspace(0, len(validation) - 1, n).round().astype(int)]
 
 
 # ---------------------------------------------------------------------------- the job
@@ -188,31 +148,32 @@ def run_finetune(
     copy_base: bool = True,
     base_spec: str | None = None,
 ) -> FinetuneResult:
-    """The work of a fine-tuning ``job`` (see the module docstring).
+    """Plan (``plan_finetune``: every check), then ``run_planned``."""
+    job.report(0, settings.steps, "preparing")
+    plan = plan_finetune(base, corpus, settings)
+    return run_planned(job, base, plan, target, copy_base=copy_base, base_spec=base_spec)
+
+
+def run_planned(
+    job: Job,
+    base: LoadedModel,
+    plan: FinetunePlan,
+    target: Path,
+    copy_base: bool = True,
+    base_spec: str | None = None,
+) -> FinetuneResult:
+    """The work of a fine-tuning ``job`` (see the module docstring) on a checked plan.
 
     ``copy_base=False`` trains ``base.model`` itself (a caller that loaded it for this
-    job only, e.g. the CLI). Raises ``InputError`` for bad settings, a corpus too short
-    for one block, or an existing ``target``; ``JobCancelledError`` when cancelled.
+    job only, e.g. the CLI). Raises ``InputError`` for an existing ``target``,
+    ``JobCancelledError`` when cancelled.
     """
     from llm_core.training.trainer import JobCallback, SkipFinalEval, TrainerOptions, build_trainer
 
     started = time.monotonic()
-    settings = settings.validate()
-    check_trainable(base.model, settings)
+    settings, tokenizer = plan.settings, base.tokenizer
     target = Path(target)
     check_free(target)
-    job.report(0, settings.steps, "preparing")
-    tokenizer = base.tokenizer
-    packed: PackedCorpus = pack_corpus(
-        tokenizer, corpus, settings.block_length, settings.validation_fraction, settings.seed
-    )
-    measured = eval_blocks(packed.validation, settings.eval_tokens)
-    held_out = _first_validation_document(corpus, settings)
-    prompt, attention_text = default_texts(tokenizer, held_out)
-    prompt = settings.sample_prompt.strip() or prompt
-    text = _attention_tokens(tokenizer, settings.attention_text.strip() or attention_text)
-    prompt_ids = build_prompt_ids(tokenizer, prompt)
-
     if settings.method == "scratch":
         model = scratch_model(base.model, settings)
     elif copy_base:
@@ -220,18 +181,11 @@ def run_finetune(
             model = copy.deepcopy(base.model)
     else:
         model = base.model
-    job.stop_if_cancelled()
+    job.checkpoint()
     job.report(0, settings.steps, "measuring_before")
-    before = measure(
-        as_loaded(model, tokenizer, "before"),
-        measured,
-        prompt_ids,
-        text,
-        settings,
-        job,
-    )
+    before = measure(as_loaded(model, tokenizer, "before"), plan, job)
     job.log(step=0, eval_loss=math.log(before.perplexity))
-    job.stop_if_cancelled()
+    job.checkpoint()
 
     trained = add_lora(model, settings) if settings.method == "lora" else model.requires_grad_(True)
     n_trainable = _count(trained, trainable_only=True)
@@ -245,7 +199,7 @@ def run_finetune(
         seed=settings.seed,
     )
     with tempfile.TemporaryDirectory(prefix="llm-explorer-finetune-") as scratch:
-        trainer = build_trainer(trained, packed.train, measured, options, scratch)
+        trainer = build_trainer(trained, plan.packed.train, plan.measured, options, scratch)
         progress = JobCallback(
             job,
             tokens_per_step=settings.batch_size * settings.block_length * trainer.args.world_size,
@@ -253,7 +207,7 @@ def run_finetune(
         trainer.add_callback(progress)
         trainer.add_callback(SkipFinalEval())
         trainer.train()
-        job.stop_if_cancelled()
+        job.checkpoint()
         steps_done = trainer.state.global_step
         adapter_dir = None
         if settings.method == "lora":
@@ -262,33 +216,26 @@ def run_finetune(
             model = trained.merge_and_unload()
         model.eval()
         job.report(steps_done, settings.steps, "measuring_after")
-        after = measure(
-            as_loaded(model, tokenizer, "after"),
-            measured,
-            prompt_ids,
-            text,
-            settings,
-            job,
-        )
+        after = measure(as_loaded(model, tokenizer, "after"), plan, job)
         job.log(step=steps_done, eval_loss=math.log(after.perplexity))
-        job.stop_if_cancelled()
+        job.checkpoint()
         history = job.history()
         result = FinetuneResult(
             output=str(target),
             base_model=base_spec or base.source.name,
             method=settings.method,
             settings=settings,
-            corpus=corpus.describe(),
+            corpus=plan.corpus.describe(),
             before=before,
             after=after,
-            sample_prompt=prompt,
-            attention_tokens=text,
+            sample_prompt=plan.sample_prompt,
+            attention_tokens=plan.attention_tokens,
             train_losses=tuple((p["step"], p["train_loss"]) for p in history if "train_loss" in p),
             eval_losses=tuple((p["step"], p["eval_loss"]) for p in history if "eval_loss" in p),
             tokens_per_s=progress.tokens_per_s,
             wall_s=0.0,
             n_train_tokens=progress.tokens_seen,
-            n_eval_tokens=int(measured.size - len(measured)),
+            n_eval_tokens=int(plan.measured.size - len(plan.measured)),
             n_trainable_params=n_trainable,
             n_params=_count(model, trainable_only=False),
         )
@@ -342,23 +289,11 @@ def provenance(result: FinetuneResult, base: LoadedModel) -> dict[str, Any]:
 
 
 def finetune_work(
-    base: LoadedModel,
-    corpus: Corpus,
-    settings: FinetuneSettings,
-    target: Path,
-    base_spec: str | None = None,
+    base: LoadedModel, plan: FinetunePlan, target: Path, base_spec: str | None = None
 ) -> Callable[[Job], FinetuneResult]:
     """The work function for ``JOB_SLOT.start``: trains a copy of the shared ``base``."""
 
     def work(job: Job) -> FinetuneResult:
-        return run_finetune(
-            job, base, corpus, settings, target, copy_base=True, base_spec=base_spec
-        )
+        return run_planned(job, base, plan, target, copy_base=True, base_spec=base_spec)
 
     return work
-
-
-def _first_validation_document(corpus: Corpus, settings: FinetuneSettings) -> str:
-    from llm_core.text.packing import split_corpus
-
-    return split_corpus(corpus, settings.validation_fraction, settings.seed)[1][0]

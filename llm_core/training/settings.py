@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from llm_core.errors import InputError
+
+if TYPE_CHECKING:  # torch is imported inside functions: importing it costs seconds
+    from torch import nn
 
 METHODS = ("lora", "full", "scratch")
 # Defaults for a classroom run on 2 CPU cores (benchmarks/finetune_speed.py measures it):
@@ -125,7 +128,7 @@ class FinetuneSettings:
 # ---------------------------------------------------------------------------- models
 
 
-def check_trainable(model: Any, settings: FinetuneSettings) -> None:
+def check_trainable(model: nn.Module, settings: FinetuneSettings) -> None:
     """Refuse to train int8 layers (a saved int8 variant): they have no gradients.
 
     Training from scratch only borrows the base's config and tokenizer, so it is allowed.
@@ -143,7 +146,7 @@ def check_trainable(model: Any, settings: FinetuneSettings) -> None:
         )
 
 
-def scratch_model(base: Any, settings: FinetuneSettings) -> Any:
+def scratch_model(base: nn.Module, settings: FinetuneSettings) -> nn.Module:
     """A freshly initialised model of ``base``'s family and vocabulary, sized by
     ``settings.scratch_*`` (seeded, so the same settings give the same start)."""
     import torch
@@ -172,16 +175,27 @@ def scratch_model(base: Any, settings: FinetuneSettings) -> Any:
     )
 
 
-def add_lora(model: Any, settings: FinetuneSettings) -> Any:
+def lora_target_choices(model: nn.Module) -> list[str]:
+    """Names of ``model``'s projection layers that LoRA can adapt (``q_proj``, ...,
+    GPT-2's ``c_attn``), sorted; ``DEFAULT_TARGET_MODULES`` among them by default."""
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    return sorted(n for n in names if n.endswith("proj") or n in ("c_attn", "c_proj", "c_fc"))
+
+
+def default_lora_targets(model: nn.Module) -> tuple[str, ...]:
+    """``DEFAULT_TARGET_MODULES`` that ``model`` has, else its first two projections."""
+    choices = lora_target_choices(model)
+    return tuple(m for m in DEFAULT_TARGET_MODULES if m in choices) or tuple(choices[:2])
+
+
+def add_lora(model: nn.Module, settings: FinetuneSettings) -> nn.Module:
     """Wrap ``model`` in peft LoRA adapters; only the adapters will train."""
     from peft import LoraConfig, get_peft_model
 
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     missing = [m for m in settings.target_modules if m not in present]
     if missing:
-        linear = sorted(
-            n for n in present if n.endswith("proj") or n in ("c_attn", "c_proj", "c_fc")
-        )
+        linear = lora_target_choices(model)
         raise InputError(
             f"This model has no module named {', '.join(missing)}. Its projection layers "
             f"are: {', '.join(linear) or 'none found'}. Pick LoRA targets among them."

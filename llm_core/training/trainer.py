@@ -21,11 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch  # transformers' Trainer below imports it anyway: no start-up cost to avoid
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from llm_core.errors import InputError
 from llm_core.jobs import Job, JobCancelledError
+
+Checkpoint = Callable[[], None]  # called between batches; raises JobCancelledError to stop
 
 EVAL_BATCH_SIZE = 8  # blocks per forward pass when measuring perplexity
 
@@ -34,19 +37,17 @@ EVAL_BATCH_SIZE = 8  # blocks per forward pass when measuring perplexity
 
 
 def block_nll(
-    model: Any,
+    model: torch.nn.Module,
     blocks: np.ndarray,
     batch_size: int = EVAL_BATCH_SIZE,
-    should_stop: Callable[[], bool] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> float:
     """Mean negative log-likelihood (nats per predicted token) of ``blocks``.
 
     ``blocks``: [n_blocks, block_length] token ids. Each block is read on its own, so
     it predicts ``block_length - 1`` tokens; the mean weights every token equally.
-    ``should_stop`` is checked before each batch (``JobCancelledError`` when it says so).
+    ``checkpoint`` (e.g. ``job.checkpoint``) is called before each batch.
     """
-    import torch
-
     blocks = np.asarray(blocks)
     if blocks.ndim != 2 or blocks.shape[0] == 0 or blocks.shape[1] < 2:
         raise InputError(
@@ -60,8 +61,8 @@ def block_nll(
     try:
         with torch.inference_mode():
             for start in range(0, len(blocks), batch_size):
-                if should_stop is not None and should_stop():
-                    raise JobCancelledError("The job was cancelled; nothing was saved.")
+                if checkpoint is not None:
+                    checkpoint()
                 batch = torch.as_tensor(blocks[start : start + batch_size], device=device)
                 loss = model(input_ids=batch, labels=batch, use_cache=False).loss  # mean NLL
                 n_predicted = batch.shape[0] * (batch.shape[1] - 1)
@@ -73,13 +74,13 @@ def block_nll(
 
 
 def block_perplexity(
-    model: Any,
+    model: torch.nn.Module,
     blocks: np.ndarray,
     batch_size: int = EVAL_BATCH_SIZE,
-    should_stop: Callable[[], bool] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> float:
     """exp of the token-weighted mean NLL over packed blocks (see ``block_nll``)."""
-    return math.exp(block_nll(model, blocks, batch_size, should_stop))
+    return math.exp(block_nll(model, blocks, batch_size, checkpoint))
 
 
 # ---------------------------------------------------------------------------- the Trainer
@@ -95,9 +96,7 @@ class BlockDataset:
     def __len__(self) -> int:
         return len(self.blocks)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        import torch
-
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         ids = torch.from_numpy(self.blocks[index])
         return {"input_ids": ids, "labels": ids.clone()}
 
@@ -117,12 +116,6 @@ class TrainerOptions:
     eval_every: int = 0
     seed: int = 0
     max_grad_norm: float = 1.0
-
-
-def _has_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def training_arguments(options: TrainerOptions, scratch_dir: str) -> TrainingArguments:
@@ -147,13 +140,13 @@ def training_arguments(options: TrainerOptions, scratch_dir: str) -> TrainingArg
         seed=options.seed,
         data_seed=options.seed,
         dataloader_num_workers=0,
-        dataloader_pin_memory=_has_cuda(),
+        dataloader_pin_memory=torch.cuda.is_available(),
         remove_unused_columns=False,
     )
 
 
 def build_trainer(
-    model: Any,
+    model: torch.nn.Module,
     train_blocks: np.ndarray,
     eval_blocks: np.ndarray | None,
     options: TrainerOptions,
@@ -182,18 +175,18 @@ def build_trainer(
 class JobCallback(TrainerCallback):
     """Reports a Trainer's progress and losses to a ``Job``; stops on ``job.cancel()``.
 
-    After each optimizer step: ``job.report(step, max_steps, "training",
-    tokens_per_s=..., train_loss=...)``; each logged loss becomes a history point
-    ``{"step", "train_loss"}`` or ``{"step", "eval_loss"}``. Cancelling stops training at
-    the end of the step under way (no evaluation or save after it), and aborts an
-    evaluation under way with ``JobCancelledError``. ``tokens_per_s`` counts training
-    steps only (evaluation time excluded).
+    After each optimizer step: ``job.checkpoint()`` (the job's one call per step), then
+    ``job.report(step, max_steps, stage, tokens_per_s=...)``; each logged loss becomes a
+    history point ``{"step", "train_loss"}`` or ``{"step", "eval_loss"}``. Cancelling
+    stops training at the end of the step under way (no evaluation or save after it), and
+    aborts an evaluation under way with ``JobCancelledError``. ``tokens_per_s`` counts
+    training steps only (evaluation time excluded). ``stage``: a key of ``jobs.STAGES``.
     """
 
-    def __init__(self, job: Job, tokens_per_step: int, message: str = "training") -> None:
+    def __init__(self, job: Job, tokens_per_step: int, stage: str = "training") -> None:
         self.job = job
         self.tokens_per_step = int(tokens_per_step)
-        self.message = message
+        self.stage = stage
         self.train_seconds = 0.0
         self.tokens_seen = 0
         self._step_started: float | None = None
@@ -202,13 +195,13 @@ class JobCallback(TrainerCallback):
     def tokens_per_s(self) -> float:
         return self.tokens_seen / self.train_seconds if self.train_seconds > 0 else 0.0
 
-    def _stop(self, control: Any) -> Any:
+    def _stop(self, control: Any) -> Any:  # a transformers TrainerControl
         control.should_training_stop = True
         control.should_evaluate = control.should_save = control.should_log = False
         return control
 
     def on_train_begin(self, args, state, control, **kwargs):
-        self.job.report(state.global_step, state.max_steps, self.message)
+        self.job.report(state.global_step, state.max_steps, self.stage)
 
     def on_step_begin(self, args, state, control, **kwargs):
         self._step_started = time.perf_counter()
@@ -223,10 +216,12 @@ class JobCallback(TrainerCallback):
             self.train_seconds += time.perf_counter() - self._step_started
             self.tokens_seen += self.tokens_per_step
             self._step_started = None
-        if self.job.should_stop():
+        try:
+            self.job.checkpoint()
+        except JobCancelledError:  # stop cleanly at this step's end: the caller raises
             return self._stop(control)
         self.job.report(
-            state.global_step, state.max_steps, self.message, tokens_per_s=self.tokens_per_s
+            state.global_step, state.max_steps, self.stage, tokens_per_s=self.tokens_per_s
         )
         return None
 
@@ -240,7 +235,7 @@ class JobCallback(TrainerCallback):
             if key in logs and math.isfinite(float(logs[key])):
                 value = float(logs[key])
                 self.job.log(step=state.global_step, **{name: value})
-                self.job.report(state.global_step, state.max_steps, self.message, **{name: value})
+                self.job.report(state.global_step, state.max_steps, self.stage, **{name: value})
 
 
 class SkipFinalEval(TrainerCallback):

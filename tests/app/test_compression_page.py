@@ -1,9 +1,10 @@
-"""AppTest of the Compression lab: every technique's settings in both languages, a run with
-its table, samples and drift, saving, a cancel, bad input, and a busy slot. A tiny
-random model keeps the runs fast."""
+"""AppTest of the Compression lab: every technique's settings, a run with its table,
+samples and drift, saving, a cancel, bad input, and a busy slot in both languages. A
+tiny random model keeps the runs fast."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -11,6 +12,7 @@ from apptest_pages import JOB_WAIT_S, ROOT, TIMEOUT_S, TINY, assert_clean, open_
 from streamlit.testing.v1 import AppTest
 
 from llm_core.jobs import JOB_SLOT
+from ui.catalog import CATALOG
 
 pytestmark = [pytest.mark.app, pytest.mark.usefixtures("free_job_slot")]
 
@@ -43,10 +45,43 @@ def test_the_lab_opens_through_the_app_in_both_languages(lang, title):
     assert not at.error
 
 
-@pytest.mark.parametrize("technique", ["int8", "bf16", "prune", "heads", "distill", "sweep"])
+# Each technique's own widgets (key -> catalog key of its label); the measurement
+# settings are shared by all of them.
+SETTINGS = {
+    "int8": {"cmp_keep_outliers": "compression.keep_outliers"},
+    "bf16": {},
+    "prune": {"cmp_sparsity": "compression.sparsity", "cmp_scope": "compression.scope"},
+    "heads": {"cmp_heads": "compression.head_fraction"},
+    "distill": {
+        "cmp_student": "compression.student_layers",
+        "cmp_width": "compression.width",
+        "cmp_steps": "compression.steps",
+        "cmp_temp": "compression.temperature",
+        "cmp_alpha": "compression.alpha",
+    },
+    "sweep": {"cmp_sweep_levels": "compression.sweep_levels", "cmp_scope": "compression.scope"},
+}
+
+
+def widget_labels(at: AppTest) -> dict[str, str]:
+    """key -> label of every keyed widget on the page."""
+    kinds = ("checkbox", "slider", "select_slider", "radio", "number_input", "multiselect")
+    return {w.key: w.label for kind in kinds for w in at.get(kind) if w.key}
+
+
+@pytest.mark.parametrize("technique", list(SETTINGS))
 def test_every_technique_shows_its_settings(tiny, technique):
     at = open_lab("zh", technique)
     assert_clean(at)
+    shown = widget_labels(at)
+    own = SETTINGS[technique]
+    assert {key: shown.get(key) for key in own} == {
+        key: CATALOG[label]["zh"] for key, label in own.items()
+    }
+    others = {key for settings in SETTINGS.values() for key in settings} - set(own)
+    assert not others & set(shown), f"{technique} shows another technique's settings"
+    explain = CATALOG[f"compression.explain.{technique}"]["zh"]
+    assert any(c.value == explain for c in at.caption)
     assert not at.button(key="cmp_run").disabled
 
 
@@ -59,7 +94,11 @@ def test_a_run_shows_the_comparison_and_saves(tiny):
     assert list(table.iloc[:, 0])[:2] == ["Parameters", "All tensors (MB)"]
     sparsity = table[table.iloc[:, 0] == "Sparsity of linear weights"].iloc[0, 2]
     assert sparsity == "60.00 %"
-    assert len(at.get("plotly_chart")) >= 2  # sizes and attention drift
+    assert len(at.get("vega_lite_chart")) == 1 and len(at.get("plotly_chart")) == 1  # size, drift
+    sizes = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    (bars,) = [layer for layer in sizes["layer"] if layer["mark"]["type"] == "bar"]
+    assert bars["encoding"]["color"]["scale"]["domain"] == ["Original", "Compressed"]
+    assert bars["encoding"]["y"]["sort"] == ["All tensors (MB)", "Linear-layer weights (MB)"]
     form_name = [w for w in at.text_input if w.label == "Output name"][0]
     form_name.set_value("lab-pruned-60")
     at.button[-1].click().run()  # the form's Save button
@@ -74,19 +113,25 @@ def test_a_cancelled_run_says_so_and_keeps_nothing(tiny):
     job = JOB_SLOT.latest(kind="compress")
     job.cancel()
     assert job.wait(JOB_WAIT_S)
-    run_until(at, lambda at: any("cancelled" in i.value for i in at.info))
+    run_until(at, lambda at: any("cancelled" in w.value for w in at.warning))
     assert not has_result(at)
     assert sorted(p.name for p in tiny.iterdir() if not p.name.startswith(".")) == [TINY]
 
 
-def test_a_busy_slot_is_explained(tiny):
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("en", ["fine-tuning", "One job runs at a time"]), ("zh", ["微调", "一次只运行一个任务"])],
+)
+def test_a_busy_slot_is_explained_in_the_ui_language(tiny, lang, words):
     release = threading.Event()
-    JOB_SLOT.start("finetune", "someone else's run", lambda job: release.wait(JOB_WAIT_S))
+    JOB_SLOT.start("finetune", "tang300 → theirs", lambda job: release.wait(JOB_WAIT_S))
     try:
-        at = open_lab("en", "int8")
-        at.button(key="cmp_run").click().run()
+        at = open_lab(lang, "int8")
         assert_clean(at)
-        assert any("one job runs at a time" in w.value for w in at.warning)
+        assert at.button(key="cmp_run").disabled
+        (notice,) = [i.value for i in at.info if "tang300 → theirs" in i.value]
+        assert all(word in notice for word in words), notice
+        assert "Another job is running" not in notice  # the engine's English SlotBusyError
     finally:
         release.set()
 
@@ -94,10 +139,11 @@ def test_a_busy_slot_is_explained(tiny):
 def test_an_empty_upload_is_refused_and_the_page_keeps_working(tiny):
     at = open_lab("en", "int8")
     at.file_uploader(key="cmp_upload").set_value(("empty.txt", b"  ", "text/plain")).run()
+    before = JOB_SLOT.latest()
     at.button(key="cmp_run").click().run()
     assert_clean(at)
     assert any("empty" in e.value for e in at.error)
-    assert JOB_SLOT.latest(kind="compress") is None or JOB_SLOT.running() is None
+    assert JOB_SLOT.latest() is before  # no job was started
     at.file_uploader(key="cmp_upload").set_value(None).run()
     assert_clean(at)
     assert not at.error

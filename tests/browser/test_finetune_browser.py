@@ -52,7 +52,8 @@ def test_train_from_the_page_and_compare_before_after(page, tmp_path, monkeypatc
 
         main.get_by_text("Validation perplexity after").wait_for(timeout=TRAIN_TIMEOUT_MS)
         wait_idle(page)
-        page.locator(f"{MAIN} [data-testid='stPlotlyChart']").nth(3).wait_for(timeout=60_000)
+        page.locator(f"{MAIN} [data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
+        page.locator(f"{MAIN} [data-testid='stPlotlyChart']").nth(2).wait_for(timeout=60_000)
         text = main.inner_text()
         assert "Validation perplexity after" in text and "After − before" in text
         assert "tang-browser" in text  # in the table of saved models
@@ -65,7 +66,7 @@ def test_train_from_the_page_and_compare_before_after(page, tmp_path, monkeypatc
         page.keyboard.press("Escape")
 
         choose_language(page, "中文")
-        page.locator(f"{MAIN} [data-testid='stPlotlyChart']").nth(3).wait_for(timeout=60_000)
+        page.locator(f"{MAIN} [data-testid='stPlotlyChart']").nth(2).wait_for(timeout=60_000)
         text = main.inner_text()
         assert "训练后验证困惑度" in text and "训练后 − 训练前" in text
         assert page.locator(EXCEPTION).count() == 0

@@ -42,8 +42,8 @@ def test_home_shows_model_card_with_chinese_labels(page, app_url):
     body = page.locator("[data-testid='stMain']")
     assert "SmolLM2-135M-Instruct" in body.inner_text()
     assert page.locator("[data-testid='stMetric']").count() == 6
-    # Chart components mount after the run ends (plotly loads lazily): wait, do not count.
-    page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=60_000)
+    # Chart components mount after the run ends (they load lazily): wait, do not count.
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)  # params
     page.locator("[data-testid='stGraphVizChart']").first.wait_for(timeout=60_000)
     choose_language(page, "中文")
     text = body.inner_text()

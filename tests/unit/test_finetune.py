@@ -337,7 +337,7 @@ def test_outputs_list_zip_and_delete(tiny_llama, isolated_outputs):
 
 
 def test_difference_heatmap_is_centred_on_zero_and_rows_sum_to_zero():
-    from llm_core.plots.training import difference_heatmap, loss_figure, loss_points
+    from llm_core.plots.training import difference_heatmap, loss_chart, loss_points
 
     before = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
     after = np.array([[1.0, 0.0, 0.0], [0.1, 0.9, 0.0], [0.2, 0.2, 0.6]])
@@ -354,8 +354,19 @@ def test_difference_heatmap_is_centred_on_zero_and_rows_sum_to_zero():
         {"step": 2, "train_loss": 2.0},
     ]
     assert loss_points(history) == {"train_loss": ([1, 2], [2.5, 2.0]), "eval_loss": ([0], [3.0])}
-    figure = loss_figure(history, total_steps=10)
-    assert [len(t.x) for t in figure.data] == [2, 1] and list(figure.layout.xaxis.range) == [0, 10]
+    chart = loss_chart(history, total_steps=10, train_name="训练损失").to_dict()
+    (rows,) = chart["datasets"].values()
+    assert [(r["step"], r["train_loss"], r["eval_loss"]) for r in rows] == [
+        (0, None, 3.0),
+        (1, 2.5, None),
+        (2, 2.0, None),
+    ]
+    train, evaluation = chart["layer"][:2]
+    assert train["encoding"]["x"]["scale"]["domain"] == [0, 10]
+    assert train["encoding"]["color"]["scale"]["domain"] == ["训练损失", "validation loss"]
+    assert evaluation["mark"]["strokeDash"] and evaluation["mark"]["point"]
+    (rule,) = [layer for layer in chart["layer"] if layer["mark"]["type"] == "rule"]
+    assert rule["transform"][0]["filter"]["param"] == chart["params"][0]["name"]  # hover
 
 
 def test_an_int8_model_is_refused_for_lora_and_full_but_not_scratch(tiny_llama, isolated_outputs):

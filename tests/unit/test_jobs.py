@@ -31,26 +31,49 @@ def test_run_returns_the_result_and_keeps_progress_and_history():
     progress = job.progress()
     assert (job.state, progress.step, progress.total_steps) == ("done", 3, 3)
     assert progress.fraction == 1.0 and progress.finished and progress.eta_s == 0.0
-    assert progress.metrics == {"tokens_per_s": 30.0} and progress.message == "training"
+    assert progress.metrics == {"tokens_per_s": 30.0} and progress.stage == "training"
     assert [p["train_loss"] for p in job.history()] == [3.0, 1.5, 1.0]
     job.history()[0]["train_loss"] = 99  # a copy: the job's history is not changed
     assert job.history()[0]["train_loss"] == 3.0
 
 
-def test_eta_is_unknown_until_two_steps_then_extrapolates():
+def test_eta_is_unknown_until_two_steps_then_extrapolates(monkeypatch):
+    """30 s of set-up before step 1, then 10 s a step: 5 steps left take 50 s (the set-up
+    is not extrapolated: elapsed / steps would say 70 s)."""
+    clock = [0.0]
+    monkeypatch.setattr("llm_core.jobs.time.monotonic", lambda: clock[0])
     seen = []
 
     def work(job):
         job.report(0, 10, "preparing")
         seen.append(job.progress().eta_s)
-        job.report(1, 10)
+        clock[0] = 30.0
+        job.report(1, 10, "training")
         seen.append(job.progress().eta_s)
+        clock[0] = 70.0
         job.report(5, 10)
+        seen.append(job.progress().eta_s)
+        clock[0] = 75.0  # half a step later, the estimate has counted down
         seen.append(job.progress().eta_s)
 
     Job("k", "d", work).run()
     assert seen[0] is None and seen[1] is None
-    assert seen[2] is not None and seen[2] >= 0
+    assert seen[2] == pytest.approx(50.0) and seen[3] == pytest.approx(45.0)
+
+
+def test_stages_are_keys_with_english_for_the_cli():
+    def work(job):
+        job.report(1, 4, "pruning_to", sparsity=0.5)
+        assert job.progress().stage == "pruning_to"
+        assert job.progress().stage_text == "pruning to 50%"
+        job.report(2, 4)  # no stage: the current one stays
+        assert job.progress().stage == "pruning_to"
+        job.report(3, 4, "measuring quality")  # prose, not a key
+
+    job = Job("k", "d", work)
+    with pytest.raises(ValueError, match="unknown job stage 'measuring quality'"):
+        job.run()
+    assert Job("k", "d", lambda job: None).progress().stage == "starting"
 
 
 def test_a_failing_work_is_recorded_and_raised():
@@ -114,7 +137,7 @@ def test_history_is_capped():
 
 def test_listener_hears_reports_and_the_end():
     heard = []
-    job = Job("k", "d", lambda job: job.report(1, 2, "half"), listener=heard.append)
+    job = Job("k", "d", lambda job: job.report(1, 2, "training"), listener=heard.append)
     job.run()
     assert [p.state for p in heard] == ["running", "done"]
     assert heard[0].step == 1 and heard[-1].finished

@@ -14,6 +14,7 @@ from ui.catalog import (
     finetune,
     generation,
     home,
+    jobs,
     tokenizer,
 )
 
@@ -31,5 +32,5 @@ def _merge(*modules) -> dict[str, dict[str, str]]:
 
 
 CATALOG = _merge(
-    common, home, tokenizer, attention, attention_math, generation, finetune, compression
+    common, home, tokenizer, attention, attention_math, generation, finetune, compression, jobs
 )

@@ -99,18 +99,6 @@ STRINGS = {
     "compression.drift_layer": {"en": "Attention drift: layer", "zh": "注意力偏移：层"},
     "compression.drift_head": {"en": "Attention drift: head", "zh": "注意力偏移：头"},
     "compression.run": {"en": "Compress and measure", "zh": "压缩并测量"},
-    "compression.cancel": {"en": "Cancel", "zh": "取消"},
-    "compression.cancelled": {
-        "en": "The run was cancelled; nothing was kept.",
-        "zh": "运行已取消，没有保留任何结果。",
-    },
-    "compression.failed": {"en": "The run failed: {error}", "zh": "运行失败：{error}"},
-    "compression.progress": {"en": "Running: {message}", "zh": "运行中：{message}"},
-    "compression.elapsed": {
-        "en": "{elapsed} s elapsed, about {eta} s left",
-        "zh": "已用 {elapsed} 秒，约剩 {eta} 秒",
-    },
-    "compression.train_loss": {"en": "training loss", "zh": "训练损失"},
     "compression.result_heading": {"en": "Result: {method}", "zh": "结果：{method}"},
     "compression.top1": {"en": "Top-1 agreement", "zh": "Top-1 一致率"},
     "compression.top1_help": {
@@ -186,10 +174,6 @@ STRINGS = {
     "compression.save_name": {"en": "Output name", "zh": "输出名称"},
     "compression.save": {"en": "Save", "zh": "保存"},
     "compression.saving": {"en": "Saving…", "zh": "正在保存…"},
-    "compression.saved": {
-        "en": "Saved to {path}. Pick it in the sidebar's model list to use it on every page.",
-        "zh": "已保存到 {path}。在侧边栏的模型列表中选择它，即可在所有页面使用。",
-    },
     "compression.released": {
         "en": "This result's model was released to free memory (a newer run holds one): run again to save it.",
         "zh": "为节省内存，此结果的模型已释放（较新的运行占用了内存）：请重新运行后再保存。",

@@ -123,51 +123,8 @@ STRINGS = {
     # running
     "finetune.run_heading": {"en": "3. Train", "zh": "3. 训练"},
     "finetune.start": {"en": "Train", "zh": "开始训练"},
-    "finetune.cancel": {"en": "Cancel", "zh": "取消"},
-    "finetune.busy": {
-        "en": "The training slot is busy: {description}, step {step}/{total}. One job runs "
-        "at a time on this server; {when}.",
-        "zh": "训练通道正忙：{description}，第 {step}/{total} 步。本服务器一次只运行一个任务；{when}。",
-    },
-    "finetune.busy_eta": {
-        "en": "it should end in about {minutes} min",
-        "zh": "预计约 {minutes} 分钟后结束",
-    },
-    "finetune.busy_unknown": {"en": "it is just starting", "zh": "它刚刚开始"},
-    "finetune.progress": {
-        "en": "{stage} · step {step}/{total} · {speed} tokens/s · {eta}",
-        "zh": "{stage} · 第 {step}/{total} 步 · 每秒 {speed} 词元 · {eta}",
-    },
-    "finetune.eta": {"en": "about {time} left", "zh": "约剩 {time}"},
-    "finetune.eta_unknown": {"en": "estimating time left…", "zh": "正在估算剩余时间…"},
-    "finetune.stage.preparing": {"en": "Preparing the corpus", "zh": "准备语料"},
-    "finetune.stage.measuring_before": {
-        "en": "Measuring before training",
-        "zh": "测量训练前的模型",
-    },
-    "finetune.stage.training": {"en": "Training", "zh": "训练中"},
-    "finetune.stage.measuring_after": {"en": "Measuring after training", "zh": "测量训练后的模型"},
-    "finetune.stage.saving": {"en": "Saving", "zh": "保存中"},
-    "finetune.stage.done": {"en": "Done", "zh": "完成"},
-    "finetune.cancelling": {
-        "en": "Cancelling at the end of this step…",
-        "zh": "将在本步结束时取消…",
-    },
-    "finetune.cancelled": {
-        "en": "Training was cancelled; nothing was saved.",
-        "zh": "训练已取消，没有保存任何内容。",
-    },
-    "finetune.failed": {"en": "Training failed: {error}", "zh": "训练失败：{error}"},
-    "finetune.train_loss": {"en": "training loss", "zh": "训练损失"},
-    "finetune.eval_loss": {"en": "validation loss", "zh": "验证损失"},
-    "finetune.step": {"en": "step", "zh": "步数"},
-    "finetune.loss_axis": {"en": "loss (nats per token)", "zh": "损失（每词元，奈特）"},
     # results
     "finetune.results_heading": {"en": "4. Before and after", "zh": "4. 训练前后对比"},
-    "finetune.saved_as": {
-        "en": "Saved as **{name}**: pick it in the sidebar's model list to explore it on every page.",
-        "zh": "已保存为 **{name}**：在侧边栏的模型列表中选择它，即可在每个页面上探索。",
-    },
     "finetune.ppl_before": {"en": "Validation perplexity before", "zh": "训练前验证困惑度"},
     "finetune.ppl_after": {"en": "Validation perplexity after", "zh": "训练后验证困惑度"},
     "finetune.ppl_help": {

@@ -1,8 +1,10 @@
-"""What the Compression lab shows: the running job, a finished comparison, a sweep."""
+"""What a finished Compression lab run shows: the comparison (table, sizes, samples,
+attention drift) with saving, or the sparsity sweep."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -10,50 +12,19 @@ import streamlit as st
 from llm_core.compression.run import CompressionResult
 from llm_core.compression.sweep import SweepResult
 from llm_core.errors import LLMCoreError
-from llm_core.jobs import Job
 from llm_core.models.outputs import suggest_output_name
 from llm_core.plots.compression import (
     drift_figure,
-    head_removal_figure,
-    size_figure,
-    sweep_figure,
+    head_removal_chart,
+    size_chart,
+    sweep_chart,
     token_labels,
 )
-from ui import compression_state as state
+from ui import compression_jobs
 from ui.i18n import t
+from ui.result_actions import show_result_actions
 
-POLL_S = 1.0
 MB = 2**20
-
-
-def render_job(job: Job) -> None:
-    """Progress and a cancel button while ``job`` runs (polled every ``POLL_S``); once it
-    ends, the whole page reruns to show the result."""
-    progress = job.progress()
-    if progress.finished:
-        if progress.state == "cancelled":
-            st.info(t("compression.cancelled"))
-        elif progress.state == "failed":
-            st.error(t("compression.failed", error=progress.error))
-        return
-    st.progress(progress.fraction, t("compression.progress", message=progress.message))
-    eta = f"{progress.eta_s:.0f}" if progress.eta_s is not None else "…"
-    st.caption(t("compression.elapsed", elapsed=f"{progress.elapsed_s:.0f}", eta=eta))
-    losses = [p["train_loss"] for p in job.history() if "train_loss" in p]
-    if losses:
-        st.line_chart(pd.DataFrame({t("compression.train_loss"): losses}), height=200)
-    if st.button(t("compression.cancel"), key=f"cancel_{job.id}"):
-        job.cancel()
-
-
-def poll(job: Job) -> None:
-    @st.fragment(run_every=POLL_S)
-    def panel() -> None:
-        if job.progress().finished:
-            st.rerun(scope="app")
-        render_job(job)
-
-    panel()
 
 
 def _table(result: CompressionResult) -> pd.DataFrame:
@@ -89,7 +60,16 @@ def _table(result: CompressionResult) -> pd.DataFrame:
     )
 
 
-def render_result(result: CompressionResult) -> None:
+def show_compression_result(result: CompressionResult | SweepResult) -> None:
+    """The comparison of a finished run, or the chart and table of a sweep."""
+    # by shape, not isinstance: a module reloaded after an edit defines a new class
+    if hasattr(result, "points"):
+        _show_sweep(result)
+    else:
+        _show_comparison(result)
+
+
+def _show_comparison(result: CompressionResult) -> None:
     st.subheader(t("compression.result_heading", method=t(f"compression.method.{result.method}")))
     quality = result.quality
     columns = st.columns(3)
@@ -113,17 +93,17 @@ def render_result(result: CompressionResult) -> None:
         ),
     }
     labels = (t("compression.col_before"), t("compression.col_after"))
-    st.plotly_chart(size_figure(bars, *labels, unit="MB"), width="stretch")
+    st.altair_chart(size_chart(bars, *labels, unit="MB"), width="stretch")
     if result.method == "heads":
         st.markdown(t("compression.heads_heading"))
         removed = result.details["heads_removed_per_layer"]
-        figure = head_removal_figure(
+        chart = head_removal_chart(
             removed,
             len(result.details["importance"][0]),
             x_title=t("compression.layer"),
             y_title=t("compression.heads_removed"),
         )
-        st.plotly_chart(figure, width="stretch")
+        st.altair_chart(chart, width="stretch")
     st.markdown(
         t("compression.samples_heading", prompt=result.sample_prompt, seed=result.request.seed)
     )
@@ -175,7 +155,7 @@ def _note_values(result: CompressionResult) -> dict[str, object]:
 def _save_form(result: CompressionResult) -> None:
     st.subheader(t("compression.save_heading"))
     if result.saved_to:
-        st.success(t("compression.saved", path=result.saved_to))
+        show_result_actions(result.base_model, Path(result.saved_to).name)
         return
     if result.candidate is None:
         st.info(t("compression.released"))
@@ -186,7 +166,7 @@ def _save_form(result: CompressionResult) -> None:
         if st.form_submit_button(t("compression.save")):
             try:
                 with st.spinner(t("compression.saving")):
-                    state.save(result, name)
+                    compression_jobs.save(result, name)
             except LLMCoreError as error:
                 st.error(str(error))
                 return
@@ -194,10 +174,10 @@ def _save_form(result: CompressionResult) -> None:
     st.caption(t("compression.save_note." + ("int8" if result.method == "int8" else "other")))
 
 
-def render_sweep(result: SweepResult) -> None:
+def _show_sweep(result: SweepResult) -> None:
     st.subheader(t("compression.sweep_heading"))
     points = result.points
-    figure = sweep_figure(
+    chart = sweep_chart(
         [p.achieved for p in points],
         [p.perplexity for p in points],
         [p.tokens_per_s for p in points],
@@ -205,7 +185,7 @@ def render_sweep(result: SweepResult) -> None:
         perplexity_title=t("compression.row_perplexity"),
         speed_title=t("compression.row_speed"),
     )
-    st.plotly_chart(figure, width="stretch")
+    st.altair_chart(chart, width="stretch")
     frame = pd.DataFrame(
         {
             t("compression.row_sparsity"): [f"{100 * p.achieved:.2f} %" for p in points],

@@ -16,8 +16,7 @@ from llm_core.compression.pruning import SCOPES
 from llm_core.compression.run import METHODS, CompressionRequest
 from llm_core.compression.sweep import DEFAULT_SWEEP
 from llm_core.models.description import ModelDescription
-from llm_core.text.corpus import sample_corpora
-from ui.corpus_picker import UPLOAD_TYPES
+from ui.corpus_picker import UPLOAD_TYPES, sample_labels
 from ui.i18n import choice_radio, t
 
 TECHNIQUES = (*METHODS, "sweep")
@@ -101,8 +100,11 @@ def _measure_settings(description: ModelDescription) -> tuple[dict, str | None, 
     n_layers, n_heads = description.n_layers, description.n_heads
     with st.expander(t("compression.measure_heading")):
         left, right = st.columns(2)
-        choices = list(sample_corpora())
-        sample = left.selectbox(t("compression.corpus"), choices, index=0 if choices else None)
+        names = sample_labels()
+        sample = left.selectbox(
+            t("compression.corpus"), list(names), index=0 if names else None,
+            format_func=names.__getitem__,
+        )  # fmt: skip
         upload = right.file_uploader(t("compression.upload"), type=UPLOAD_TYPES, key="cmp_upload")
         eval_tokens = left.number_input(
             t("compression.eval_tokens_input"), EVAL_BLOCK_LENGTH, MAX_EVAL_TOKENS,

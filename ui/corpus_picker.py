@@ -52,9 +52,10 @@ def _n_tokens(_base: LoadedModel, spec: str, corpus: Corpus) -> int:
     return count_corpus_tokens(_base, corpus)
 
 
-def _sample_label(name: str) -> str:
-    key = f"finetune.sample.{name}"
-    return t(key) if key in CATALOG else name
+def sample_labels() -> dict[str, str]:
+    """Bundled sample name -> its label in the UI's language (a dict: see i18n.labels)."""
+    keys = {name: f"finetune.sample.{name}" for name in sample_corpora()}
+    return {name: t(key) if key in CATALOG else name for name, key in keys.items()}
 
 
 def _upload() -> Corpus | None:
@@ -81,8 +82,8 @@ def _upload() -> Corpus | None:
 
 
 def _sample_picker() -> Corpus:
-    names = list(sample_corpora())
-    labels = {name: _sample_label(name) for name in names}
+    labels = sample_labels()
+    names = list(labels)
     key = f"ft_sample_{current_language()}"  # a select box keeps its shown label
     st.session_state[key] = st.session_state.get("ft_sample_kept", DEFAULT_SAMPLE)
     if st.session_state[key] not in names:

@@ -89,7 +89,7 @@ def line_chart(
                 title=line.name,
                 orient="left" if index == 0 else "right",
                 titleColor=line.colour,
-                format=Y_FORMAT,
+                format="~s" if line.log else Y_FORMAT,  # a log axis: 100, 1k, 10k
             )
         else:
             axis = alt.Axis(title=y_title, format=Y_FORMAT)
@@ -114,19 +114,21 @@ def line_chart(
     tooltip = [alt.Tooltip(f"{x}:Q", title=x_title, format=x_format)] + [
         alt.Tooltip(f"{line.field}:Q", title=line.name, format=line.value_format) for line in lines
     ]
+    # Invisible points on top catch the pointer, so they carry the tooltip (the one under
+    # the pointer is at the x the rule marks).
     selectors = (
         alt.Chart(frame)
         .mark_point(size=400)
-        .encode(x=x_axis, opacity=alt.value(0))
+        .encode(x=x_axis, opacity=alt.value(0), tooltip=tooltip)
         .add_params(nearest)
     )
     rule = (
         alt.Chart(frame)
         .mark_rule(color=RULE_COLOUR, strokeWidth=1.5)
-        .encode(x=x_axis, tooltip=tooltip)
+        .encode(x=x_axis)
         .transform_filter(nearest)
     )
-    chart = alt.layer(*layers, selectors, rule)
+    chart = alt.layer(*layers, rule, selectors)
     if own_axes:
         chart = chart.resolve_scale(y="independent")
     return styled(chart, height)

@@ -335,5 +335,5 @@ def test_figures_centre_the_drift_on_zero_and_chart_the_sweep():
     assert perplexity["scale"]["type"] == "log" and perplexity["axis"]["orient"] == "left"
     assert speed["field"] == "tokens_per_s" and speed["axis"]["orient"] == "right"
     assert sweep["resolve"]["scale"]["y"] == "independent"
-    (rule,) = [layer for layer in sweep["layer"] if layer["mark"]["type"] == "rule"]
-    assert [tip["title"] for tip in rule["encoding"]["tooltip"]] == ["s (%)", "p", "v"]
+    (selectors,) = [layer for layer in sweep["layer"] if "tooltip" in layer["encoding"]]
+    assert [tip["title"] for tip in selectors["encoding"]["tooltip"]] == ["s (%)", "p", "v"]

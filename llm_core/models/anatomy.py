@@ -55,3 +55,20 @@ def final_norm(model: Any) -> Any:
         f"{', '.join(FINAL_NORM_NAMES)}); this tool supports Llama, Qwen2, GPT-2 "
         "and similar decoder models."
     )
+
+
+INPUT_NORM_NAMES = ("input_layernorm", "ln_1")
+
+
+def attention_input_norm(block: Any) -> Any:
+    """The norm a pre-norm decoder block applies to its input before attention
+    (Llama/Qwen2's ``input_layernorm``, GPT-2's ``ln_1``)."""
+    for name in INPUT_NORM_NAMES:
+        module = getattr(block, name, None)
+        if module is not None:
+            return module
+    raise UnsupportedModelError(
+        f"Cannot find the input norm of {type(block).__name__} (looked for "
+        f"{', '.join(INPUT_NORM_NAMES)}); this tool supports Llama, Qwen2, GPT-2 "
+        "and similar decoder models."
+    )

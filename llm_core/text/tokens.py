@@ -17,11 +17,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regex  # a dependency of transformers; gives grapheme clusters (\X) and \p{Han}
 
 from llm_core.errors import InputError
+
+if TYPE_CHECKING:
+    from llm_core.models.loading import LoadedModel
 
 MAX_TOKENIZE_CHARS = 20_000
 LEVELS = ("token", "character", "word")
@@ -162,6 +165,13 @@ def tokenize(tokenizer: Any, text: str, add_special_tokens: bool = False) -> Tok
         characters=_group(text, tokens, characters),
         words=_group(text, tokens, _merge_spans(characters, split_words(text))),
     )
+
+
+def tokenize_with(loaded: LoadedModel, text: str, add_special_tokens: bool = False) -> Tokenization:
+    """``tokenize`` with a loaded model's tokenizer, holding the model's lock: fast
+    tokenizers are not safe to call from several threads (sessions) at once."""
+    with loaded.lock:
+        return tokenize(loaded.tokenizer, text, add_special_tokens)
 
 
 def split_words(text: str) -> list[tuple[int, int]]:

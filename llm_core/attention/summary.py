@@ -25,6 +25,9 @@ from llm_core.models.loading import LoadedModel
 if TYPE_CHECKING:  # torch loads with the first model, not with ``import llm_core``
     import torch
 
+# Up to this many tokens a summary costs well under a second (SmolLM2 on 2 cores), so a
+# page computes it with the first view; longer texts get it when asked (it takes seconds).
+QUICK_SUMMARY_TOKENS = 256
 # progress(layers_done, n_layers), called after each layer
 LayerProgress = Callable[[int, int], None]
 

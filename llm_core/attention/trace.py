@@ -98,6 +98,10 @@ class Trace:
         """Layer ``layer``'s input as a [1, query_pos, d_model] tensor (no copy)."""
         return self._tensors["residual"][layer][None]
 
+    def stream_at(self, position: int) -> torch.Tensor:
+        """Every layer's input at one position, [layer, d_model] (a view, no copy)."""
+        return self._tensors["residual"][:, position]
+
     def position_embeddings(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(cos, sin), each [1, query_pos, d_head], as the attention modules receive them."""
         if self.rotary is None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from llm_core.attention.trace import run_trace
 from llm_core.errors import InputError
 from llm_core.models.loading import LoadedModel
 
@@ -121,9 +122,10 @@ def perplexity(loaded: LoadedModel, text_or_ids: str | Sequence[int]) -> Perplex
             "Perplexity needs at least 2 tokens: the first is only context, each later "
             "one is predicted. Type a longer text."
         )
-    with loaded.lock, torch.inference_mode():
-        logits = loaded.model(input_ids=torch.tensor([ids]), use_cache=False).logits[0]
-        logits = logits[:-1].float()  # [n_tokens - 1, d_vocab]: position i predicts i + 1
+    trace = run_trace(loaded, ids)  # one forward pass, the same the attention views read
+    with torch.inference_mode():
+        hidden = trace.final_stream()[:-1]  # [n_tokens - 1, d_model]: i predicts i + 1
+        logits = loaded.model.get_output_embeddings()(hidden).float()  # [n_tokens - 1, d_vocab]
         targets = torch.tensor(ids[1:])  # [n_tokens - 1]
         picked = logits.gather(1, targets[:, None])[:, 0]
         nll = (torch.logsumexp(logits, dim=-1) - picked).numpy()  # [n_tokens - 1]

@@ -127,13 +127,15 @@ def heatmap(
     annotate: bool | None = None,
     decimals: int = 2,
     row_sums_label: str | None = None,
+    square: bool = False,
 ) -> go.Figure:
     """The one heatmap builder: ``matrix`` [row, col], rows top to bottom, the column
     axis on top like a table header. Attention, the formula's steps, fine-tuning and
     compression differences all draw through it.
 
-    ``col_labels`` default to ``row_labels`` (a [query, key] matrix; its cells are then
-    square). Axes are positions with labels as tick text, so repeated tokens stay apart.
+    ``col_labels`` default to ``row_labels`` (a [query, key] matrix). ``square`` keeps
+    the cells square (a main view; in a narrow column, leave it off to fill the width).
+    Axes are positions with labels as tick text, so repeated tokens stay apart.
     ``greyed`` [row, col] bool cells, and every non-finite one (-inf), show the mask
     colour; with ``grey_text`` their values are printed too ("−∞"). ``zrange``: the colour
     scale's ends (default: the finite data's); ``centred``: symmetric around 0.
@@ -172,6 +174,8 @@ def heatmap(
         xgap=1 if annotate else 0,
         ygap=1 if annotate else 0,
         colorbar={"title": {"text": value_name}},
+        # a narrow figure that prints its values needs the width more than a colour bar
+        showscale=square or not annotate,
     )
     row_name, col_name, value = y_title or "row", x_title or "column", value_name
     if side <= MAX_HEATMAP_SIZE:  # each cell's own labels on hover
@@ -230,8 +234,8 @@ def heatmap(
             **tick_settings(row_labels),
         },
     )
-    if n_rows == n_cols and list(row_labels) == list(col_labels):
-        figure.update_yaxes(scaleanchor="x")  # a [query, key] matrix: square cells
+    if square:
+        figure.update_yaxes(scaleanchor="x")
     small = side <= MAX_ANNOTATED_SIZE  # few labels: large enough to read on a projector
     figure.update_xaxes(tickangle=0 if small else -90, tickfont={"size": 16 if small else 11})
     figure.update_yaxes(tickfont={"size": 16 if small else 11})
@@ -267,6 +271,7 @@ def attention_heatmap(
         zrange=(0.0, zmax if zmax is not None else max(float(matrix.max(initial=0.0)), 1e-6)),
         greyed=greyed,
         grey_text=False,
+        square=True,
     )
 
 
@@ -294,6 +299,7 @@ def difference_heatmap_of(
         centred=True,
         greyed=upper if np.all(difference[upper] == 0) else None,
         grey_text=False,
+        square=True,
     )
     return figure.update_traces(zmid=0.0)
 

@@ -30,6 +30,8 @@ MAX_HEATMAP_SIZE = 256
 # Up to this many cells per side, each cell also prints its value.
 MAX_ANNOTATED_SIZE = 16
 MAX_FIGURE_HEIGHT = 640
+# Up to this many cells per side, each cell carries its own labels for the hover box.
+MAX_HOVER_LABELLED_SIZE = 64
 # At most this many tick labels per axis; others are skipped so labels never overlap.
 MAX_TICK_LABELS = 30
 MAX_LABEL_CHARS = 14
@@ -85,17 +87,24 @@ def mask_upper_triangle(matrix: np.ndarray) -> np.ndarray:
     return z
 
 
-def tick_settings(labels: Sequence[str]) -> dict[str, Any]:
+def tick_settings(labels: Sequence[str], categories: Sequence[str] | None = None) -> dict[str, Any]:
+    """At most ``MAX_TICK_LABELS`` short tick labels; ``categories``: the axis's values
+    when it is a category axis (else the positions 0..n-1)."""
     step = max(1, math.ceil(len(labels) / MAX_TICK_LABELS))
     positions = list(range(0, len(labels), step))
     chars = MAX_LABEL_CHARS if step == 1 else MAX_TICK_CHARS
     return {
         "tickmode": "array",
-        "tickvals": positions,
+        "tickvals": positions if categories is None else [categories[i] for i in positions],
         "ticktext": escape_labels([short_label(labels[i], chars) for i in positions]),
         # keep the cells square by shrinking the plot, not by padding the axis range
         "constrain": "domain",
     }
+
+
+def _categories(labels: Sequence[str]) -> list[str]:
+    """Unique axis values "position: label" (repeated tokens stay apart), escaped."""
+    return [f"{i}: {label}" for i, label in enumerate(escape_labels(labels))]
 
 
 def hover_labels(row_labels: Sequence[str], col_labels: Sequence[str] | None = None) -> np.ndarray:
@@ -163,10 +172,16 @@ def heatmap(
     if centred:
         zmax = max(abs(zmin), abs(zmax), 1e-12)
         zmin = -zmax
+    # Up to MAX_HOVER_LABELLED_SIZE per side each cell carries its labels for the hover
+    # box; beyond, n x n labels would weigh megabytes (5 MB at 256 x 256), so the axes
+    # become categories named "position: label" and the hover reads those (2n strings).
+    labelled = side <= MAX_HOVER_LABELLED_SIZE
+    xs = list(range(n_cols)) if labelled else _categories(col_labels)
+    ys = list(range(n_rows)) if labelled else _categories(row_labels)
     trace = go.Heatmap(
-        z=z,
-        x=list(range(n_cols)),
-        y=list(range(n_rows)),
+        z=z.astype(np.float32),  # half the bytes of float64 on the wire
+        x=xs,
+        y=ys,
         name="values",
         colorscale=colorscale,
         zmin=zmin,
@@ -178,14 +193,17 @@ def heatmap(
         showscale=square or not annotate,
     )
     row_name, col_name, value = y_title or "row", x_title or "column", value_name
-    if side <= MAX_HEATMAP_SIZE:  # each cell's own labels on hover
+    if labelled:
         trace.update(
             customdata=hover_labels(row_labels, col_labels),
             hovertemplate=f"{row_name}: %{{customdata[0]}}<br>{col_name}: %{{customdata[1]}}"
             f"<br>{value}: %{{z:.4g}}<extra></extra>",
         )
-    else:  # hundreds of thousands of cells: positions only, to keep the figure light
-        trace.update(hovertemplate=f"#%{{y}} → #%{{x}}<br>{value}: %{{z:.4g}}<extra></extra>")
+    else:
+        trace.update(
+            hovertemplate=f"{row_name}: %{{y}}<br>{col_name}: %{{x}}"
+            f"<br>{value}: %{{z:.4g}}<extra></extra>"
+        )
     font = {"size": 16 if side <= 5 else 14 if side <= 8 else 12 if side <= 12 else 10}
     if annotate:
         trace.update(texttemplate=f"%{{z:.{decimals}f}}", textfont=font)
@@ -197,7 +215,7 @@ def heatmap(
             figure.add_annotation(
                 x=col, y=row, text=text, showarrow=False, font={**font, "color": "#666"}
             )
-    x_ticks = tick_settings(col_labels)
+    x_ticks = tick_settings(col_labels, None if labelled else xs)
     if row_sums_label is not None:
         sums = np.where(np.isfinite(matrix), matrix, 0.0).sum(axis=1)
         for row, total in enumerate(sums):
@@ -231,7 +249,7 @@ def heatmap(
             "range": [n_rows - 0.5, -0.5],  # first row on top
             "showgrid": False,
             "zeroline": False,
-            **tick_settings(row_labels),
+            **tick_settings(row_labels, None if labelled else ys),
         },
     )
     if square:

@@ -38,7 +38,10 @@ SUPPORTED_MODEL_TYPES = (*ROPE_MODEL_TYPES, "gpt2")
 
 
 def project_query_key(
-    attn: Any, model_type: str, attn_input: torch.Tensor, position_embeddings: Any
+    attn: torch.nn.Module,
+    model_type: str,
+    attn_input: torch.Tensor,
+    position_embeddings: tuple[torch.Tensor, torch.Tensor] | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """q: [head, pos, d_head] and k: [kv_head, pos, d_head] as the attention module
     computes them from its input ``attn_input`` [1, pos, d_model], after its model's
@@ -58,7 +61,7 @@ def project_query_key(
     return q[0], k[0]
 
 
-def attention_scale(attn: Any) -> float:
+def attention_scale(attn: torch.nn.Module) -> float:
     """What the module multiplies QK^T by: its ``scaling`` (1/sqrt(d_head) unless the
     model says otherwise, e.g. GPT-2's scale_attn_by_inverse_layer_idx)."""
     return float(getattr(attn, "scaling", attn.head_dim**-0.5))
@@ -165,9 +168,9 @@ class _StopForward(Exception):
 class EagerLayerCall(NamedTuple):
     """What one layer's attention module received and reported in an eager forward."""
 
-    attn_input: Any  # torch [1, pos, d_model]: the module's input (after the block's norm)
-    position_embeddings: Any  # (cos, sin), each [1, pos, d_head], or None
-    weights: Any  # torch [head, query_pos, key_pos] float32: the module's own weights
+    attn_input: torch.Tensor  # [1, pos, d_model]: the module's input (after the block's norm)
+    position_embeddings: tuple[torch.Tensor, torch.Tensor] | None  # (cos, sin) [1, pos, d_head]
+    weights: torch.Tensor  # [head, query_pos, key_pos] float32: the module's own weights
 
 
 def eager_layer_call(loaded: LoadedModel, token_ids: Sequence[int], layer: int) -> EagerLayerCall:
@@ -179,7 +182,7 @@ def eager_layer_call(loaded: LoadedModel, token_ids: Sequence[int], layer: int) 
 
     captured: dict[str, Any] = {}
 
-    def keep(_module: Any, args: tuple, kwargs: dict, output: Any) -> None:
+    def keep(_module: torch.nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
         captured["input"] = kwargs.get("hidden_states", args[0] if args else None)
         captured["position_embeddings"] = kwargs.get("position_embeddings")
         captured["weights"] = output[1] if isinstance(output, tuple) and len(output) > 1 else None

@@ -163,7 +163,7 @@ def run_trace(loaded: LoadedModel, token_ids: Sequence[int]) -> Trace:
 
 
 @contextlib.contextmanager
-def fused_attention(model: Any) -> Iterator[None]:
+def fused_attention(model: torch.nn.Module) -> Iterator[None]:
     """Run ``model`` with sdpa attention inside the block, and restore its own after.
 
     Call it only while holding the model's lock. A model whose class cannot switch (or

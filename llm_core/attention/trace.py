@@ -34,6 +34,7 @@ import numpy as np
 from llm_core.errors import InputError
 from llm_core.models.anatomy import decoder_layers
 from llm_core.models.loading import LoadedModel
+from llm_core.text.tokens import check_ids_in_vocabulary
 
 if TYPE_CHECKING:  # torch loads with the first model, not with ``import llm_core``
     import torch
@@ -184,8 +185,8 @@ def check_token_ids(loaded: LoadedModel, token_ids: Sequence[int]) -> list[int]:
     ids = list(token_ids)
     if not ids:
         raise InputError("No tokens to look at: enter some text first.")
-    if any(isinstance(t, bool) or not isinstance(t, (int, np.integer)) for t in ids):
-        raise InputError("Token ids must be whole numbers (as returned by the tokenizer).")
+    vocab_size = loaded.model.get_input_embeddings().num_embeddings
+    ids = check_ids_in_vocabulary(ids, vocab_size)
     context = loaded.description.context_length
     if context and len(ids) > context:
         raise InputError(
@@ -198,29 +199,22 @@ def check_token_ids(loaded: LoadedModel, token_ids: Sequence[int]) -> list[int]:
             f"{MAX_ATTENTION_TOKENS} tokens (MAX_ATTENTION_TOKENS) to bound memory. "
             "Shorten the text."
         )
-    vocab_size = loaded.model.get_input_embeddings().num_embeddings
-    bad = [int(t) for t in ids if not 0 <= t < vocab_size]
-    if bad:
-        raise InputError(
-            f"Token ids {bad[:5]} are not in this model's vocabulary (0-{vocab_size - 1}). "
-            "Tokenize the text with the same model's tokenizer."
-        )
-    return [int(t) for t in ids]
+    return ids
 
 
 def check_layer(layer: int, n_layers: int) -> int:
     """``layer`` as an int, or ``InputError`` naming the layers there are."""
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-        raise InputError(f"A layer is a whole number; got {layer!r}.")
-    if not 0 <= layer < n_layers:
-        raise InputError(f"No layer {layer}: this model has layers 0-{n_layers - 1}.")
-    return int(layer)
+    return _check_index(layer, n_layers, "layer")
 
 
 def check_head(head: int, n_heads: int) -> int:
     """``head`` as an int, or ``InputError`` naming the heads there are."""
-    if isinstance(head, bool) or not isinstance(head, (int, np.integer)):
-        raise InputError(f"A head is a whole number; got {head!r}.")
-    if not 0 <= head < n_heads:
-        raise InputError(f"No head {head}: this model has heads 0-{n_heads - 1}.")
-    return int(head)
+    return _check_index(head, n_heads, "head")
+
+
+def _check_index(value: int, count: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"A {name} is a whole number; got {value!r}.")
+    if not 0 <= value < count:
+        raise InputError(f"No {name} {value}: this model has {name}s 0-{count - 1}.")
+    return int(value)

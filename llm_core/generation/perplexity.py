@@ -25,6 +25,7 @@ import numpy as np
 from llm_core.attention.trace import run_trace
 from llm_core.errors import InputError
 from llm_core.models.loading import LoadedModel
+from llm_core.text.tokens import check_ids_in_vocabulary
 
 MAX_PERPLEXITY_TOKENS = 1024  # logits are [tokens, d_vocab]: 200 MB at 1,024 for SmolLM2
 MAX_PERPLEXITY_CHARS = 20_000
@@ -70,15 +71,7 @@ def encode_text(loaded: LoadedModel, text_or_ids: str | Sequence[int], limit: in
         ids = list(loaded.tokenizer(text_or_ids, add_special_tokens=True)["input_ids"])
     else:
         ids = list(text_or_ids)
-        if any(isinstance(t, bool) or not isinstance(t, (int, np.integer)) for t in ids):
-            raise InputError("Token ids must be whole numbers (as returned by the tokenizer).")
-    vocab_size = loaded.model.get_input_embeddings().num_embeddings
-    bad = [int(t) for t in ids if not 0 <= t < vocab_size]
-    if bad:
-        raise InputError(
-            f"Token ids {bad[:5]} are not in this model's vocabulary (0-{vocab_size - 1}). "
-            "Tokenize the text with the same model's tokenizer."
-        )
+    ids = check_ids_in_vocabulary(ids, loaded.model.get_input_embeddings().num_embeddings)
     context = loaded.description.context_length or limit
     if len(ids) > min(limit, context):
         raise InputError(

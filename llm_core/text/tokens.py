@@ -15,10 +15,12 @@ are merged into one group rather than splitting the token between groups.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import regex  # a dependency of transformers; gives grapheme clusters (\X) and \p{Han}
 
 from llm_core.errors import InputError
@@ -172,6 +174,20 @@ def tokenize_with(loaded: LoadedModel, text: str, add_special_tokens: bool = Fal
     tokenizers are not safe to call from several threads (sessions) at once."""
     with loaded.lock:
         return tokenize(loaded.tokenizer, text, add_special_tokens)
+
+
+def check_ids_in_vocabulary(ids: Sequence[Any], vocab_size: int, source: str = "text") -> list[int]:
+    """``ids`` as ints, or ``InputError``: each must be a whole number in the vocabulary.
+    ``source`` names what they came from in the message ("text", "prompt")."""
+    if any(isinstance(t, bool) or not isinstance(t, (int, np.integer)) for t in ids):
+        raise InputError("Token ids must be whole numbers (as returned by the tokenizer).")
+    bad = [int(t) for t in ids if not 0 <= t < vocab_size]
+    if bad:
+        raise InputError(
+            f"Token ids {bad[:5]} are not in this model's vocabulary (0-{vocab_size - 1}). "
+            f"Tokenize the {source} with the same model's tokenizer."
+        )
+    return [int(t) for t in ids]
 
 
 def split_words(text: str) -> list[tuple[int, int]]:

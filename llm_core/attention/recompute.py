@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from llm_core.attention.trace import Trace, check_head, check_layer
+from llm_core.attention.trace import Trace, check_head, check_layer, hidden_dtype
 from llm_core.errors import UnsupportedModelError
 from llm_core.models.anatomy import attention_input_norm, attention_modules, decoder_layers
 from llm_core.models.loading import LoadedModel
@@ -76,10 +76,11 @@ def layer_query_key(
     layer = check_layer(layer, trace.n_layers)
     attn = attention_modules(loaded.model, trace.n_layers)[layer]
     norm = attention_input_norm(decoder_layers(loaded.model)[layer])
+    dtype = hidden_dtype(loaded)
     with torch.inference_mode():
-        attn_input = norm(trace.stream(layer))  # [1, pos, d_model]
+        attn_input = norm(trace.stream(layer, dtype))  # [1, pos, d_model]
         q, k = project_query_key(
-            attn, loaded.description.model_type, attn_input, trace.position_embeddings()
+            attn, loaded.description.model_type, attn_input, trace.position_embeddings(dtype)
         )
     return q.float(), k.float(), attention_scale(attn)
 

@@ -95,24 +95,34 @@ class Trace:
         arrays = (self.residual, self.final, self.rotary)
         return sum(array.nbytes for array in arrays if array is not None)
 
-    def stream(self, layer: int) -> torch.Tensor:
-        """Layer ``layer``'s input as a [1, query_pos, d_model] tensor (no copy)."""
-        return self._tensors["residual"][layer][None]
+    # The arrays are float32; a model computing in another dtype (a bfloat16 variant)
+    # reads them in its own: pass ``dtype=hidden_dtype(loaded)``. No copy for float32.
 
-    def stream_at(self, position: int) -> torch.Tensor:
-        """Every layer's input at one position, [layer, d_model] (a view, no copy)."""
-        return self._tensors["residual"][:, position]
+    def stream(self, layer: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Layer ``layer``'s input as a [1, query_pos, d_model] tensor."""
+        return self._tensors["residual"][layer][None].to(dtype)
 
-    def position_embeddings(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+    def stream_at(self, position: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Every layer's input at one position, [layer, d_model]."""
+        return self._tensors["residual"][:, position].to(dtype)
+
+    def position_embeddings(
+        self, dtype: torch.dtype | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(cos, sin), each [1, query_pos, d_head], as the attention modules receive them."""
         if self.rotary is None:
             return None
-        rotary = self._tensors["rotary"]
+        rotary = self._tensors["rotary"].to(dtype)
         return rotary[0][None], rotary[1][None]
 
-    def final_stream(self) -> torch.Tensor:
-        """``final`` as a [query_pos, d_model] tensor (no copy)."""
-        return self._tensors["final"]
+    def final_stream(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """``final`` as a [query_pos, d_model] tensor."""
+        return self._tensors["final"].to(dtype)
+
+
+def hidden_dtype(loaded: LoadedModel) -> torch.dtype:
+    """The dtype the model's hidden states have (that of its input embeddings)."""
+    return loaded.model.get_input_embeddings().weight.dtype
 
 
 def run_trace(loaded: LoadedModel, token_ids: Sequence[int]) -> Trace:
@@ -134,7 +144,7 @@ def run_trace(loaded: LoadedModel, token_ids: Sequence[int]) -> Trace:
         if layer == 0:
             kept["residual"] = torch.empty((len(blocks), *hidden.shape[1:]))
             kept["rotary"] = kwargs.get("position_embeddings")  # (cos, sin) or None
-        kept["residual"][layer] = hidden[0]
+        kept["residual"][layer] = hidden[0]  # float32 whatever the model computes in
 
     with loaded.lock:
         handles = [

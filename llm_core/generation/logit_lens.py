@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from llm_core.attention.trace import run_trace
+from llm_core.attention.trace import hidden_dtype, run_trace
 from llm_core.errors import InputError
 from llm_core.generation.perplexity import encode_text
 from llm_core.models.anatomy import final_norm
@@ -65,11 +65,12 @@ def lens_distributions(loaded: LoadedModel, ids: Sequence[int], position: int) -
 
     model = loaded.model
     trace = run_trace(loaded, ids)
+    dtype = hidden_dtype(loaded)
     with torch.inference_mode():
-        streams = trace.stream_at(position)  # [layer, d_model]
+        streams = trace.stream_at(position, dtype)  # [layer, d_model]
         unembed = model.get_output_embeddings()
         logits = unembed(final_norm(model)(streams))  # [layer, d_vocab]
-        own = unembed(trace.final_stream()[position : position + 1])  # [1, d_vocab]
+        own = unembed(trace.final_stream(dtype)[position : position + 1])  # [1, d_vocab]
         logits = torch.cat([logits, own]).float()
     return logits.softmax(-1)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from llm_core.attention.trace import run_trace
+from llm_core.attention.trace import hidden_dtype, run_trace
 from llm_core.errors import InputError
 from llm_core.models.loading import LoadedModel
 from llm_core.text.tokens import check_ids_in_vocabulary
@@ -117,7 +117,9 @@ def perplexity(loaded: LoadedModel, text_or_ids: str | Sequence[int]) -> Perplex
         )
     trace = run_trace(loaded, ids)  # one forward pass, the same the attention views read
     with torch.inference_mode():
-        hidden = trace.final_stream()[:-1]  # [n_tokens - 1, d_model]: i predicts i + 1
+        hidden = trace.final_stream(hidden_dtype(loaded))[
+            :-1
+        ]  # [n_tokens - 1, d_model]: i predicts i + 1
         logits = loaded.model.get_output_embeddings()(hidden).float()  # [n_tokens - 1, d_vocab]
         targets = torch.tensor(ids[1:])  # [n_tokens - 1]
         picked = logits.gather(1, targets[:, None])[:, 0]

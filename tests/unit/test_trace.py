@@ -332,3 +332,18 @@ def test_store_keeps_nothing_when_the_computation_fails():
     with pytest.raises(InputError):
         store.get("k", lambda: (_ for _ in ()).throw(InputError("bad text")))
     assert "k" not in store and not store._computing
+
+
+def test_a_bfloat16_model_is_traced_and_recomputed_in_its_own_dtype(tiny_model_dirs):
+    from llm_core.models.loading import load_model
+
+    loaded = load_model(str(tiny_model_dirs["qwen2"]))
+    loaded.model.to(torch.bfloat16)  # a model loaded for this test alone
+    ids = tokenize_with(loaded, TEXT).ids
+    trace = run_trace(loaded, ids)
+    assert trace.residual.dtype == np.float32
+    with torch.inference_mode():
+        reference = loaded.model(torch.tensor([ids]), output_attentions=True).attentions
+    np.testing.assert_allclose(
+        layer_attention(loaded, trace, 1), reference[1][0].float().numpy(), atol=2e-2
+    )

@@ -5,13 +5,14 @@ question needs, as TransformerLens keeps its activation cache:
 
 - ``residual``: each decoder layer's input hidden state, ``[layer, query_pos, d_model]``
   (SmolLM2 at 2,048 tokens: 30 x 2,048 x 576 x 4 bytes = 141 MB);
-- ``final``: the body's output after the final norm, ``[query_pos, d_model]`` (logits,
-  perplexity and the logit lens's last row read it);
+- ``final``: the body's output after the final norm, ``[query_pos, d_model]``: the
+  lm_head of it gives the model's logits (the logit lens's last row reads it);
 - ``rotary``: the cos and sin the model's RoPE used, ``[2, query_pos, d_head]``, or None
   for models with learned positions (GPT-2 adds them to the embeddings).
 
 From a trace, any layer's exact attention is recomputed from that layer alone
-(``llm_core.attention.recompute``); the logit lens reads every layer's stream.
+(``llm_core.attention.recompute``); the logit lens reads every layer's stream. The
+sdpa forward agrees with an eager one to float32 rounding (~1e-6 relative).
 
 The forward pass uses PyTorch's fused attention (sdpa), which never materialises the
 [head, T, T] weights: 5-6x faster than eager attention at 2,048 tokens. The shared model

@@ -22,10 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from llm_core.attention.trace import hidden_dtype, run_trace
 from llm_core.errors import InputError
 from llm_core.models.loading import LoadedModel
-from llm_core.text.tokens import check_ids_in_vocabulary
 
 MAX_PERPLEXITY_TOKENS = 1024  # logits are [tokens, d_vocab]: 200 MB at 1,024 for SmolLM2
 MAX_PERPLEXITY_CHARS = 20_000
@@ -71,7 +69,15 @@ def encode_text(loaded: LoadedModel, text_or_ids: str | Sequence[int], limit: in
         ids = list(loaded.tokenizer(text_or_ids, add_special_tokens=True)["input_ids"])
     else:
         ids = list(text_or_ids)
-    ids = check_ids_in_vocabulary(ids, loaded.model.get_input_embeddings().num_embeddings)
+        if any(isinstance(t, bool) or not isinstance(t, (int, np.integer)) for t in ids):
+            raise InputError("Token ids must be whole numbers (as returned by the tokenizer).")
+    vocab_size = loaded.model.get_input_embeddings().num_embeddings
+    bad = [int(t) for t in ids if not 0 <= t < vocab_size]
+    if bad:
+        raise InputError(
+            f"Token ids {bad[:5]} are not in this model's vocabulary (0-{vocab_size - 1}). "
+            "Tokenize the text with the same model's tokenizer."
+        )
     context = loaded.description.context_length or limit
     if len(ids) > min(limit, context):
         raise InputError(
@@ -115,12 +121,9 @@ def perplexity(loaded: LoadedModel, text_or_ids: str | Sequence[int]) -> Perplex
             "Perplexity needs at least 2 tokens: the first is only context, each later "
             "one is predicted. Type a longer text."
         )
-    trace = run_trace(loaded, ids)  # one forward pass, the same the attention views read
-    with torch.inference_mode():
-        hidden = trace.final_stream(hidden_dtype(loaded))[
-            :-1
-        ]  # [n_tokens - 1, d_model]: i predicts i + 1
-        logits = loaded.model.get_output_embeddings()(hidden).float()  # [n_tokens - 1, d_vocab]
+    with loaded.lock, torch.inference_mode():
+        logits = loaded.model(input_ids=torch.tensor([ids]), use_cache=False).logits[0]
+        logits = logits[:-1].float()  # [n_tokens - 1, d_vocab]: position i predicts i + 1
         targets = torch.tensor(ids[1:])  # [n_tokens - 1]
         picked = logits.gather(1, targets[:, None])[:, 0]
         nll = (torch.logsumexp(logits, dim=-1) - picked).numpy()  # [n_tokens - 1]

@@ -1,10 +1,16 @@
-"""Attention capture on the default model: the engine beside a bare Hugging Face forward.
+"""Attention on the default model: the engine's trace beside plain Hugging Face forwards.
 
-For 128, 512 and 2,048 tokens of Tang poems, three ways, each in its own process:
-  hf          model(ids, output_attentions=True): every layer's [head, T, T] at once
-  one-layer   capture_attention(..., layers=[L]): one layer in full, the rest summarised
-  all-layers  capture_attention(..., layers=all): every layer in full, plus summaries
-Prints seconds (best of the repeats) and peak RSS, and the engine/HF ratios.
+For 128, 512 and 2,048 tokens of Tang poems, side by side, each case in its own process
+(so its peak RSS is its own):
+  hf-sdpa      the model body with sdpa attention: the floor for one forward pass
+  hf-eager     model(ids, output_attentions=True): every layer's [head, T, T] at once
+  view-L       the engine's first view of layer L (0, 14, 29): run_trace + one head,
+               then, from the same trace: another head of L, another layer (all 9 heads,
+               what the head grid and the mean over heads read), and the overview
+               statistics of every layer (summarize_attention)
+Prints seconds (best of the repeats), peak RSS above the loaded model (psutil reads the
+RSS once the model is loaded; the kernel's high-water mark, reset there, gives the
+peak), and the ratios to the sdpa forward.
 
     .venv/bin/python benchmarks/attention_capture.py [--lengths 128 512 2048] [--repeats 2]
 """
@@ -12,6 +18,7 @@ Prints seconds (best of the repeats) and peak RSS, and the engine/HF ratios.
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from pathlib import Path
 
@@ -19,7 +26,8 @@ from isolation import ROOT, measure_in_subprocess
 
 CORPUS = ROOT.parent / "shared" / "data" / "tang300.txt"
 FALLBACK_CORPUS = ROOT / "assets" / "corpora" / "tang300.txt"
-LAYER = 14
+VIEW_LAYERS = (0, 14, 29)
+HEAD = 2
 
 
 def _token_ids(loaded, n_tokens: int) -> list[int]:
@@ -28,30 +36,84 @@ def _token_ids(loaded, n_tokens: int) -> list[int]:
     return ids[:n_tokens]
 
 
-def run_case(mode: str, n_tokens: int, repeats: int) -> dict:
-    import torch
+def _reset_peak() -> None:
+    """Start the kernel's RSS high-water mark (VmHWM) afresh: loading the model peaks
+    higher than it settles, and that is not what the views cost."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
 
-    from llm_core.attention.capture import capture_attention
-    from llm_core.models.loading import load_model
 
-    torch.manual_seed(0)
-    loaded = load_model("default")
-    ids = _token_ids(loaded, n_tokens)
+def _peak_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _best(function, repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
-        if mode == "hf":
-            with torch.inference_mode():
-                out = loaded.model(torch.tensor([ids]), output_attentions=True)
-            assert len(out.attentions) == loaded.description.n_layers
-            del out
-        else:
-            layers = [LAYER] if mode == "one-layer" else list(range(loaded.description.n_layers))
-            capture = capture_attention(loaded, ids, layers=layers)
-            assert capture.head(LAYER, 0).shape == (n_tokens, n_tokens)
-            del capture
+        function()
         best = min(best, time.perf_counter() - started)
-    return {"mode": mode, "n_tokens": len(ids), "seconds": best, "threads": torch.get_num_threads()}
+    return best
+
+
+def run_case(mode: str, n_tokens: int, repeats: int) -> dict:
+    import psutil
+    import torch
+
+    from llm_core.attention.recompute import head_attention, layer_attention
+    from llm_core.attention.summary import summarize_attention
+    from llm_core.attention.trace import fused_attention, run_trace
+    from llm_core.models.loading import load_model
+
+    loaded = load_model("default")
+    ids = _token_ids(loaded, n_tokens)
+    with torch.inference_mode():  # weights load lazily (mmap): touch them all first
+        loaded.model(torch.tensor([ids[:8]]), use_cache=False)
+    loaded_mb = psutil.Process().memory_info().rss / 1024**2
+    _reset_peak()
+    result = {"mode": mode, "n_tokens": len(ids), "threads": torch.get_num_threads()}
+    tensor = torch.tensor([ids])
+    if mode == "hf-sdpa":
+
+        def forward() -> None:
+            with fused_attention(loaded.model), torch.inference_mode():
+                loaded.model.base_model(input_ids=tensor, use_cache=False)
+
+        result["seconds"] = _best(forward, repeats)
+    elif mode == "hf-eager":
+
+        def forward() -> None:
+            with torch.inference_mode():
+                out = loaded.model(tensor, output_attentions=True, use_cache=False)
+            assert len(out.attentions) == loaded.description.n_layers
+
+        result["seconds"] = _best(forward, repeats)
+    else:
+        layer = int(mode.split("-")[1])
+        trace = None
+
+        def first_view() -> None:
+            nonlocal trace
+            trace = run_trace(loaded, ids)
+            head_attention(loaded, trace, layer, HEAD)
+
+        result["seconds"] = _best(first_view, repeats)
+        result["another_head_s"] = _best(
+            lambda: head_attention(loaded, trace, layer, HEAD + 1), repeats
+        )
+        other = (layer + 7) % loaded.description.n_layers
+        result["another_layer_s"] = _best(lambda: layer_attention(loaded, trace, other), repeats)
+        # trace + one layer's weights, before the summary walks every layer
+        result["trace_plus_layer_peak_mb"] = _peak_mb() - loaded_mb
+        result["trace_mb"] = trace.nbytes / 1024**2
+        if layer == VIEW_LAYERS[0]:  # the same for every layer: measure it once
+            result["overview_s"] = _best(lambda: summarize_attention(loaded, trace), 1)
+    result["peak_above_model_mb"] = _peak_mb() - loaded_mb
+    return result
 
 
 def main() -> None:
@@ -59,28 +121,30 @@ def main() -> None:
     parser.add_argument("--lengths", type=int, nargs="+", default=[128, 512, 2048])
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    rows = []
+    modes = ("hf-sdpa", "hf-eager", *(f"view-{layer}" for layer in VIEW_LAYERS))
     for n_tokens in args.lengths:
-        for mode in ("hf", "one-layer", "all-layers"):
-            result = measure_in_subprocess(
+        rows = {}
+        for mode in modes:
+            rows[mode] = r = measure_in_subprocess(
                 "attention_capture:run_case", mode=mode, n_tokens=n_tokens, repeats=args.repeats
             )
-            rows.append(result)
+            ratio = r["seconds"] / rows["hf-sdpa"]["seconds"]
+            extra = ""
+            if mode.startswith("view"):
+                extra = (
+                    f"  another head {r['another_head_s']:.3f} s"
+                    f"  another layer {r['another_layer_s']:.3f} s"
+                    f"  trace {r['trace_mb']:.0f} MB, trace + layer peak "
+                    f"+{r['trace_plus_layer_peak_mb']:.0f} MB"
+                )
+                if "overview_s" in r:
+                    extra += f"  overview {r['overview_s']:.2f} s"
             print(
-                f"{result['n_tokens']:>5} tokens  {mode:<11} {result['seconds']:8.2f} s"
-                f"  peak RSS {result['peak_rss_mb']:7.0f} MB",
+                f"{r['n_tokens']:>5} tokens  {mode:<9} {r['seconds']:7.2f} s  x{ratio:5.2f} sdpa"
+                f"  peak +{r['peak_above_model_mb']:5.0f} MB{extra}",
                 flush=True,
             )
-    print("\nengine / HF (time ratio, peak-RSS ratio):")
-    by_key = {(r["n_tokens"], r["mode"]): r for r in rows}
-    for n_tokens in sorted({r["n_tokens"] for r in rows}):
-        hf = by_key[(n_tokens, "hf")]
-        for mode in ("one-layer", "all-layers"):
-            r = by_key[(n_tokens, mode)]
-            print(
-                f"{n_tokens:>5} tokens  {mode:<11} time x{r['seconds'] / hf['seconds']:.2f}"
-                f"  memory x{r['peak_rss_mb'] / hf['peak_rss_mb']:.2f}"
-            )
+        print(flush=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ streamlit, ``ui`` or ``views``.
     import llm_core
     loaded = llm_core.load_model("default")
     tokens = llm_core.tokenize(loaded.tokenizer, "我爱吃苹果")
-    capture = llm_core.capture_attention(loaded, tokens.ids)
+    trace = llm_core.run_trace(loaded, tokens.ids)       # one forward pass
+    weights = llm_core.layer_attention(loaded, trace, 3)  # [head, query_pos, key_pos]
 
 The names below are the public API; each lives in one subpackage (``models``, ``text``,
 ``attention``, ``generation``, ``training``, ``compression``, ``plots``, ``cli``) and is
@@ -25,10 +26,14 @@ _PUBLIC = {
     "llm_core.models.default_model": ("DEFAULT_SPEC", "prepare_default_model"),
     "llm_core.models.loading": ("LoadedModel", "load_model", "load_tokenizer"),
     "llm_core.models.description": ("ModelDescription", "describe_model", "list_models"),
-    "llm_core.text.tokens": ("Tokenization", "tokenize"),
+    "llm_core.text.tokens": ("Tokenization", "tokenize", "tokenize_with"),
     "llm_core.text.corpus": ("Corpus", "load_corpus", "read_corpus"),
+    "llm_core.attention.trace": ("Trace", "run_trace"),
+    "llm_core.attention.recompute": ("head_attention", "layer_attention"),
+    "llm_core.attention.summary": ("AttentionSummary", "summarize_attention"),
+    "llm_core.attention.matrices": ("AttentionMatrix", "attention_matrix", "attention_to_tokens"),
     "llm_core.attention.capture": ("AttentionCapture", "capture_attention"),
-    "llm_core.attention.reductions": ("aggregate", "attention_rollout"),
+    "llm_core.attention.reductions": ("REDUCTIONS", "aggregate", "attention_rollout"),
     "llm_core.generation.sampling": ("GenerationSettings",),
     "llm_core.generation.generate": (
         "build_prompt_ids",

@@ -1,3 +1,6 @@
-"""Attention: captured from a forward pass (``capture``), grouped and reduced
-(``reductions``), summarised per head (``stats``), worked out step by step (``formula``),
-and written out as files (``export``)."""
+"""Attention: one forward pass kept as a trace (``trace``), any layer recomputed from it
+(``recompute``), every layer folded into statistics, mean and rollout (``summary``), the
+one matrix a view shows (``matrices``) and its files (``export``), grouped and reduced
+(``reductions``), summarised per head (``stats``), every layer at once as arrays
+(``capture``), a bounded cache of traces (``trace_store``), and the formula worked step
+by step (``formula``)."""

@@ -1,21 +1,15 @@
-"""Capture attention weights in one forward pass, aggregate them to characters or words,
-and reduce them (mean over heads, mean over layers, attention rollout).
+"""Every layer's attention of one text at once, as numpy: ``capture_attention``.
 
 Vocabulary: ``layer``, ``head``, ``query_pos`` (the token that looks), ``key_pos`` (the
 token looked at). Every weight matrix is ``[query_pos, key_pos]`` with rows summing to 1;
 for causal models the upper triangle (key_pos > query_pos) is exactly 0. Grouped-query
 models report every query head (SmolLM2: 9 per layer, not its 3 key/value heads).
 
-Memory: a forward hook on each layer's attention module receives that layer's
-``[head, query_pos, key_pos]`` weights (transformers' eager attention returns them even
-without ``output_attentions``), keeps them only for the layers asked for, and otherwise
-folds them into the compact per-model results (head mean, rollout, head statistics)
-before the next layer runs. So a capture of 2,048 tokens on SmolLM2 with one layer in full
-keeps about 0.4 GB (peak about 0.9 GB above the loaded model while it runs), not the
-4.5 GB that every layer's full weights would take.
-
-Everything after ``capture_attention`` is pure numpy, so the UI can cache one capture
-and change layer, head or level (token, character, word) without running the model.
+It runs one ``Trace`` and recomputes each layer from it (``llm_core.attention.recompute``),
+keeping in full only the layers asked for and folding every layer into its head mean
+and head statistics. For callers that want a few layers of a short text as plain arrays
+(fine-tuning's before/after, compression's drift); the Attention page and the CLI read
+single layers from a cached trace instead (``llm_core.attention.matrices``).
 """
 
 from __future__ import annotations
@@ -23,19 +17,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from llm_core.attention.reductions import mean_over_layers
+from llm_core.attention.reductions import mean_over_layers, rollout_step
 from llm_core.attention.stats import HeadStats, layer_head_stats, stats_from_layers
-from llm_core.errors import InputError, UnsupportedModelError
-from llm_core.models.anatomy import attention_modules
+from llm_core.attention.summary import layer_by_layer
+from llm_core.attention.trace import check_head, check_layer, run_trace
+from llm_core.errors import InputError
 from llm_core.models.loading import LoadedModel
 
-# Engine limit: the [head, T, T] weights of one layer, and the [layer, T, T] head means,
-# grow with T^2; 2,048 tokens keeps a capture of the default model under ~0.5 GB.
-MAX_ATTENTION_TOKENS = 2048
 # With ``layers=None``, inputs up to this many tokens keep every layer in full
 # (SmolLM2: 30 x 9 x 256^2 x 4 bytes = 71 MB); longer ones keep no layer in full.
 FULL_CAPTURE_MAX_TOKENS = 256
@@ -73,7 +64,7 @@ class AttentionCapture:
         identity = torch.eye(self.n_tokens)
         rollout = None
         for mean in self.mean_heads:  # float32 products in torch: fast, and exact enough
-            rollout = _rollout_step(rollout, torch.from_numpy(mean.astype(np.float32)), identity)
+            rollout = rollout_step(rollout, torch.from_numpy(mean.astype(np.float32)), identity)
         result = rollout.numpy()
         result.flags.writeable = False
         return result
@@ -89,7 +80,7 @@ class AttentionCapture:
 
     def layer(self, layer: int) -> np.ndarray:
         """Full weights of one captured layer: [head, query_pos, key_pos]."""
-        _check_layer(layer, self.n_layers)
+        check_layer(layer, self.n_layers)
         if layer not in self.layers:
             kept = ", ".join(map(str, self.captured_layers)) or "none"
             raise InputError(
@@ -101,9 +92,7 @@ class AttentionCapture:
     def head(self, layer: int, head: int) -> np.ndarray:
         """Weights of one head: [query_pos, key_pos]."""
         weights = self.layer(layer)
-        if not 0 <= head < self.n_heads:
-            raise InputError(f"No head {head}: this model has heads 0-{self.n_heads - 1}.")
-        return weights[head]
+        return weights[check_head(head, self.n_heads)]
 
     def mean_layers(self) -> np.ndarray:
         """Mean over layers of the head means: [query_pos, key_pos] float32."""
@@ -126,117 +115,33 @@ def capture_attention(
     """
     import torch
 
-    ids = _check_token_ids(loaded, token_ids)
     n_layers = loaded.description.n_layers
+    if layers is not None:
+        keep = {check_layer(layer, n_layers) for layer in layers}
+    trace = run_trace(loaded, token_ids)
+    n = trace.n_tokens
     if layers is None:
-        keep = set(range(n_layers)) if len(ids) <= FULL_CAPTURE_MAX_TOKENS else set()
-    else:
-        keep = {_check_layer(layer, n_layers) for layer in layers}
-    consumer = _LayerConsumer(n_layers, len(ids), keep)
-    modules = attention_modules(loaded.model, n_layers)
-    model = loaded.model.base_model  # skip the LM head: [T, vocab] logits are not needed
-    with loaded.lock:
-        handles = [
-            module.register_forward_hook(
-                lambda _module, _args, output, layer=layer: consumer.consume(layer, output)
-            )
-            for layer, module in enumerate(modules)
-        ]
-        try:
-            with torch.inference_mode():
-                model(input_ids=torch.tensor([ids], dtype=torch.long), use_cache=False)
-        finally:
-            for handle in handles:
-                handle.remove()
-    return consumer.result(tuple(ids), causal=loaded.description.kind == "causal-lm")
-
-
-class _LayerConsumer:
-    """Folds each layer's weights into the results as the forward pass produces them."""
-
-    def __init__(self, n_layers: int, n_tokens: int, keep: set[int]) -> None:
-        self.n_layers, self.n_tokens, self.keep = n_layers, n_tokens, keep
-        mean_dtype = np.float16 if n_tokens > FULL_CAPTURE_MAX_TOKENS else np.float32
-        self.mean_heads = np.empty((n_layers, n_tokens, n_tokens), dtype=mean_dtype)
-        self.layers: dict[int, np.ndarray] = {}
-        self.stats: list[Any] = []  # per layer, torch [4, head]
-        self.n_heads = 0
-
-    def consume(self, layer: int, output: Any) -> None:
-
-        weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
-        if weights is None:
-            raise UnsupportedModelError(
-                "The attention modules returned no weights. Load the model with "
-                "llm_core.load_model, which uses attn_implementation='eager'."
-            )
-        if layer != len(self.stats):
-            raise RuntimeError(f"attention of layer {layer} arrived out of order")
-        weights = weights[0].float()  # [head, query_pos, key_pos]
-        self.n_heads = weights.shape[0]
-        if layer in self.keep:
-            self.layers[layer] = weights.numpy()  # shares the tensor's memory, no copy
-        mean = weights.mean(0)  # [query_pos, key_pos]
-        self.mean_heads[layer] = mean.numpy()
-        self.stats.append(layer_head_stats(weights))
-
-    def result(self, token_ids: tuple[int, ...], causal: bool) -> AttentionCapture:
-        import torch
-
-        if len(self.stats) != self.n_layers:
-            raise RuntimeError(f"captured {len(self.stats)} of {self.n_layers} layers")
-        for array in (*self.layers.values(), self.mean_heads):
-            array.flags.writeable = False
-        table = torch.stack(self.stats, dim=1).numpy()  # [4, layer, head]
-        return AttentionCapture(
-            token_ids=token_ids,
-            n_layers=self.n_layers,
-            n_heads=self.n_heads,
-            causal=causal,
-            layers=self.layers,
-            mean_heads=self.mean_heads,
-            stats=stats_from_layers(table, self.n_tokens, causal),
-        )
-
-
-def _rollout_step(rollout: Any, mean: Any, identity: Any) -> Any:
-    """One layer of rollout in torch: A_hat = rownorm(0.5 A + 0.5 I); R <- A_hat @ R."""
-    a_hat = 0.5 * mean + 0.5 * identity  # [query_pos, key_pos]
-    a_hat = a_hat / a_hat.sum(-1, keepdim=True)
-    return a_hat if rollout is None else a_hat @ rollout
-
-
-def _check_token_ids(loaded: LoadedModel, token_ids: Sequence[int]) -> list[int]:
-    ids = list(token_ids)
-    if not ids:
-        raise InputError("No tokens to look at: enter some text first.")
-    if any(isinstance(t, bool) or not isinstance(t, (int, np.integer)) for t in ids):
-        raise InputError("Token ids must be whole numbers (as returned by the tokenizer).")
-    context = loaded.description.context_length
-    if context and len(ids) > context:
-        raise InputError(
-            f"The input has {len(ids)} tokens but {loaded.description.name} reads at most "
-            f"{context} (its context length). Shorten the text."
-        )
-    if len(ids) > MAX_ATTENTION_TOKENS:
-        raise InputError(
-            f"The input has {len(ids)} tokens; attention is shown for at most "
-            f"{MAX_ATTENTION_TOKENS} tokens (MAX_ATTENTION_TOKENS) to bound memory. "
-            "Shorten the text."
-        )
-    vocab_size = loaded.model.get_input_embeddings().num_embeddings
-    bad = [int(t) for t in ids if not 0 <= t < vocab_size]
-    if bad:
-        raise InputError(
-            f"Token ids {bad[:5]} are not in this model's vocabulary (0-{vocab_size - 1}). "
-            "Tokenize the text with the same model's tokenizer."
-        )
-    return [int(t) for t in ids]
-
-
-def _check_layer(layer: int, n_layers: int) -> int:
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-        raise InputError(f"A layer is a whole number; got {layer!r}.")
-    if not 0 <= layer < n_layers:
-        raise InputError(f"No layer {layer}: this model has layers 0-{n_layers - 1}.")
-    return int(layer)
+        keep = set(range(n_layers)) if n <= FULL_CAPTURE_MAX_TOKENS else set()
+    mean_heads = np.empty(
+        (n_layers, n, n), dtype=np.float16 if n > FULL_CAPTURE_MAX_TOKENS else np.float32
+    )
+    kept: dict[int, np.ndarray] = {}
+    table = []  # per layer, [4, head]
+    with torch.inference_mode():
+        for layer, weights in layer_by_layer(loaded, trace):
+            if layer in keep:
+                kept[layer] = weights.numpy()  # shares the tensor's memory, no copy
+                kept[layer].flags.writeable = False
+            mean_heads[layer] = weights.mean(0).numpy()
+            table.append(layer_head_stats(weights))
+        stats = torch.stack(table, dim=1).numpy()  # [4, layer, head]
+    mean_heads.flags.writeable = False
+    return AttentionCapture(
+        token_ids=trace.token_ids,
+        n_layers=n_layers,
+        n_heads=loaded.description.n_heads,
+        causal=True,  # every model this engine loads is a causal LM
+        layers=kept,
+        mean_heads=mean_heads,
+        stats=stats_from_layers(stats, n, causal=True),
+    )

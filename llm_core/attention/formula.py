@@ -16,14 +16,20 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from llm_core.attention.recompute import (
+    SUPPORTED_MODEL_TYPES,
+    attention_scale,
+    eager_layer_call,
+    project_query_key,
+)
 from llm_core.errors import InputError
+from llm_core.models.anatomy import attention_modules
 from llm_core.models.loading import LoadedModel
 
 TOY_WORDS = ("我", "爱", "吃", "苹果")
@@ -33,8 +39,6 @@ TOY_EMBEDDINGS = np.array(
 MAX_TOY_TOKENS = 16
 MAX_TOY_D_MODEL = 16
 MAX_REAL_HEAD_TOKENS = 512
-ROPE_MODEL_TYPES = ("llama", "qwen2")  # q_proj/k_proj, RoPE (cos, sin) passed as a kwarg
-SUPPORTED_MODEL_TYPES = (*ROPE_MODEL_TYPES, "gpt2")
 
 
 @dataclass(frozen=True)
@@ -258,33 +262,6 @@ def parse_matrix(text: str, shape: tuple[int, int] | None = None) -> np.ndarray:
 # ---------------------------------------------------------------------------- real head
 
 
-class _StopForward(Exception):
-    """Raised by the capture hook: nothing after the chosen layer needs to run."""
-
-
-def _attention_module(model: Any, model_type: str, layer: int) -> Any:
-    if model_type == "gpt2":
-        return model.transformer.h[layer].attn
-    return model.model.layers[layer].self_attn
-
-
-def _projected_qk(attn: Any, model_type: str, captured: dict[str, Any]) -> tuple[Any, Any]:
-    """q: [head, pos, d_head] and k: [kv_head, pos, d_head], as the module computes them."""
-    hidden = captured["hidden_states"]  # [1, pos, d_model], the attention module's input
-    d_head = attn.head_dim
-    if model_type == "gpt2":  # Conv1D c_attn gives q, k, v side by side
-        q, k, _ = attn.c_attn(hidden).split(attn.split_size, dim=2)
-    else:
-        q, k = attn.q_proj(hidden), attn.k_proj(hidden)
-    q = q.view(1, hidden.shape[1], -1, d_head).transpose(1, 2)  # [1, head, pos, d_head]
-    k = k.view(1, hidden.shape[1], -1, d_head).transpose(1, 2)  # [1, kv_head, pos, d_head]
-    if model_type in ROPE_MODEL_TYPES:
-        cos, sin = captured["position_embeddings"]
-        rope = sys.modules[type(attn).__module__].apply_rotary_pos_emb  # the model's own RoPE
-        q, k = rope(q, k, cos, sin)
-    return q[0], k[0]
-
-
 def recompute_head(
     loaded: LoadedModel, token_ids: Sequence[int], layer: int, head: int
 ) -> RealHeadCheck:
@@ -313,31 +290,14 @@ def recompute_head(
     if not 0 <= head < description.n_heads:
         raise InputError(f"Head {head} does not exist: pick 0 to {description.n_heads - 1}.")
 
-    captured: dict[str, Any] = {}
-
-    def capture(module: Any, args: tuple, kwargs: dict, output: Any) -> None:
-        captured["hidden_states"] = kwargs.get("hidden_states", args[0] if args else None)
-        captured["position_embeddings"] = kwargs.get("position_embeddings")
-        captured["weights"] = output[1]  # [1, head, query_pos, key_pos]; eager attention only
-        raise _StopForward
-
-    with loaded.lock, torch.inference_mode():
-        attn = _attention_module(loaded.model, model_type, layer)
-        handle = attn.register_forward_hook(capture, with_kwargs=True)
-        try:
-            loaded.model(input_ids=torch.tensor([ids], device=loaded.model.device), use_cache=False)
-        except _StopForward:
-            pass
-        finally:
-            handle.remove()
-        if captured.get("weights") is None:
-            raise InputError(
-                "The model did not report attention weights: load it with "
-                "attn_implementation='eager' (llm_core.load_model does)."
-            )
-        q_heads, k_heads = _projected_qk(attn, model_type, captured)
-        scale = float(getattr(attn, "scaling", attn.head_dim**-0.5))
-        reported = captured["weights"][0, head].double().cpu().numpy()
+    call = eager_layer_call(loaded, ids, layer)  # the model's own eager attention
+    attn = attention_modules(loaded.model, description.n_layers)[layer]
+    with torch.inference_mode():
+        q_heads, k_heads = project_query_key(
+            attn, model_type, call.attn_input, call.position_embeddings
+        )
+    scale = attention_scale(attn)
+    reported = call.weights[head].double().cpu().numpy()
 
     n_heads, n_kv_heads, d_head = q_heads.shape[0], k_heads.shape[0], q_heads.shape[2]
     kv_head = head // (n_heads // n_kv_heads)  # grouped-query attention shares K across heads

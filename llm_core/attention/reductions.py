@@ -1,17 +1,28 @@
-"""Attention between groups of tokens, and reductions of a capture to one matrix.
+"""Attention between groups of tokens, and the reductions of many heads to one matrix.
 
 Every matrix is ``[query_pos, key_pos]`` (or ``[..., query_pos, key_pos]``) with rows
 summing to 1. ``aggregate`` turns token-level weights into character- or word-level ones;
 ``mean_over_heads``, ``mean_over_layers`` and ``attention_rollout`` fold heads and layers.
+
+``REDUCTIONS`` is the one vocabulary for what a view shows, used by the page, the CLI and
+the downloads: one head, the mean over a layer's heads, the mean over every layer's
+heads, or rollout through every layer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from llm_core.errors import InputError
+
+if TYPE_CHECKING:  # torch loads with the first model, not with ``import llm_core``
+    import torch
+
+REDUCTIONS = ("head", "mean_heads", "mean_layers", "rollout")
+LAYER_REDUCTIONS = ("head", "mean_heads")  # the ones that show one layer
 
 # ---------------------------------------------------------------------------- aggregation
 
@@ -93,9 +104,21 @@ def attention_rollout(mean_heads: np.ndarray) -> np.ndarray:
         raise InputError(
             f"Need head means shaped [layer, query_pos, key_pos]; got {mean_heads.shape}."
         )
-    identity = np.eye(mean_heads.shape[-1])
-    rollout = identity
-    for mean in mean_heads:
-        a_hat = 0.5 * mean.astype(np.float64) + 0.5 * identity
-        rollout = (a_hat / a_hat.sum(-1, keepdims=True)) @ rollout
-    return rollout.astype(np.float32)
+    import torch
+
+    heads = torch.from_numpy(mean_heads.astype(np.float64))
+    identity = torch.eye(heads.shape[-1], dtype=torch.float64)
+    rollout = None
+    for mean in heads:
+        rollout = rollout_step(rollout, mean, identity)
+    return rollout.numpy().astype(np.float32)
+
+
+def rollout_step(
+    rollout: torch.Tensor | None, mean: torch.Tensor, identity: torch.Tensor
+) -> torch.Tensor:
+    """One layer of rollout: A_hat = rownorm(0.5 A + 0.5 I) for the layer's head mean A
+    [query_pos, key_pos]; returns A_hat @ rollout (A_hat itself for the first layer)."""
+    a_hat = 0.5 * mean + 0.5 * identity  # [query_pos, key_pos]
+    a_hat = a_hat / a_hat.sum(-1, keepdim=True)
+    return a_hat if rollout is None else a_hat @ rollout

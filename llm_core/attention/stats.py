@@ -136,23 +136,6 @@ def layer_head_stats(weights: torch.Tensor) -> torch.Tensor:
     return torch.stack([previous, first, current, entropy]).float()
 
 
-def head_stats(weights: np.ndarray, causal: bool = True) -> HeadStats:
-    """Statistics of every head from full weights [layer, head, query_pos, key_pos]."""
-    import torch
-
-    weights = np.asarray(weights)
-    if weights.ndim != 4 or weights.shape[-1] != weights.shape[-2] or weights.shape[-1] == 0:
-        raise InputError(
-            "head_stats needs weights shaped [layer, head, query_pos, key_pos] with "
-            f"query_pos == key_pos >= 1; got shape {weights.shape}."
-        )
-    per_layer = [
-        layer_head_stats(torch.from_numpy(np.ascontiguousarray(layer, dtype=np.float32)))
-        for layer in weights
-    ]
-    return stats_from_layers(torch.stack(per_layer, dim=1).numpy(), weights.shape[-1], causal)
-
-
 def stats_from_layers(table: np.ndarray, n_tokens: int, causal: bool) -> HeadStats:
     """Build ``HeadStats`` from a [4 (``STAT_NAMES``), layer, head] table."""
     table = np.asarray(table, dtype=np.float32)
@@ -188,13 +171,25 @@ def describe_head(stats: HeadStats, layer: int, head: int) -> HeadRole:
             f"No head {head} in layer {layer}: this model has layers 0-{stats.n_layers - 1} "
             f"and heads 0-{stats.n_heads - 1}."
         )
-    shares = {name: float(getattr(stats, name)[layer, head]) for name in _KIND_BY_SHARE}
-    entropy = float(stats.entropy[layer, head])
+    values = [float(getattr(stats, name)[layer, head]) for name in STAT_NAMES]
+    return _role(layer, head, values, stats.max_entropy)
+
+
+def head_role(weights: torch.Tensor, layer: int, head: int, causal: bool = True) -> HeadRole:
+    """The ``HeadRole`` of one head from its own weights [query_pos, key_pos] alone (no
+    other head is needed, so a page can describe the head it shows at once)."""
+    values = layer_head_stats(weights[None])[:, 0].tolist()  # [4], in STAT_NAMES order
+    return _role(layer, head, values, max_row_entropy(weights.shape[-1], causal))
+
+
+def _role(layer: int, head: int, values: list[float], max_entropy: float) -> HeadRole:
+    shares = dict(zip(STAT_NAMES[:3], values[:3], strict=True))
+    entropy = values[3]
     best = max(shares, key=shares.__getitem__)  # ties: previous, first, current
     share = shares[best]
     if share >= DOMINANT_SHARE:
         kind = _KIND_BY_SHARE[best]
-    elif stats.max_entropy > 0 and entropy >= BROAD_ENTROPY_FRACTION * stats.max_entropy:
+    elif max_entropy > 0 and entropy >= BROAD_ENTROPY_FRACTION * max_entropy:
         kind = "broad"
     else:
         kind = "mixed"
@@ -207,7 +202,7 @@ def describe_head(stats: HeadStats, layer: int, head: int) -> HeadRole:
         first_token=shares["first_token"],
         current_token=shares["current_token"],
         entropy=entropy,
-        max_entropy=stats.max_entropy,
+        max_entropy=max_entropy,
         sentence="",
     )
     return replace(role, sentence=english_sentence(role))

@@ -17,60 +17,44 @@ def _tokenize_run(args: argparse.Namespace) -> dict[str, Any]:
     return tokenize(load_tokenizer(args.model), args.text).to_json()
 
 
-REDUCTIONS = ("mean-heads", "mean-layers", "rollout")
+# --reduce takes the engine's names (mean_heads, ...); the hyphenated spellings of the
+# first version of this CLI still work.
+OLD_SPELLINGS = {"mean-heads": "mean_heads", "mean-layers": "mean_layers"}
 
 
 def _attention_args(parser: argparse.ArgumentParser) -> None:
+    from llm_core.attention.reductions import REDUCTIONS
     from llm_core.text.tokens import LEVELS
 
+    reductions = [r for r in REDUCTIONS if r != "head"]
     parser.add_argument("--text", required=True, help="text to run the model on")
     parser.add_argument("--level", choices=LEVELS, default="token", help="aggregate to this level")
     parser.add_argument("--layer", type=int, help="layer index (0-based)")
     parser.add_argument("--head", type=int, help="head index (0-based)")
     parser.add_argument(
         "--reduce",
-        choices=REDUCTIONS,
-        help="a reduced matrix instead of one head (mean-heads needs --layer)",
+        choices=[*reductions, *OLD_SPELLINGS],
+        help="a reduced matrix instead of one head (mean_heads needs --layer)",
     )
 
 
 def _attention_run(args: argparse.Namespace) -> dict[str, Any]:
-    from llm_core.attention.capture import capture_attention
-    from llm_core.attention.reductions import aggregate
+    from llm_core.attention.export import matrix_record
+    from llm_core.attention.matrices import attention_matrix, check_view
+    from llm_core.attention.trace import run_trace
     from llm_core.errors import InputError
     from llm_core.models.loading import load_model
-    from llm_core.text.tokens import tokenize
+    from llm_core.text.tokens import tokenize_with
 
-    if args.reduce is None and (args.layer is None or args.head is None):
-        raise InputError("Give --layer and --head, or --reduce mean-heads|mean-layers|rollout.")
-    if args.reduce in ("mean-layers", "rollout") and args.layer is not None:
-        raise InputError(f"--reduce {args.reduce} covers every layer: leave out --layer.")
-    if args.reduce is not None and args.head is not None:
-        raise InputError("--head selects one head; leave it out when using --reduce.")
-    if args.reduce == "mean-heads" and args.layer is None:
-        raise InputError("--reduce mean-heads averages the heads of one layer: give --layer.")
+    reduction = OLD_SPELLINGS.get(args.reduce, args.reduce) or "head"
+    if reduction == "head" and (args.layer is None or args.head is None):
+        raise InputError("Give --layer and --head, or --reduce mean_heads|mean_layers|rollout.")
     loaded = load_model(args.model)
-    tokenization = tokenize(loaded.tokenizer, args.text)
-    keep = [args.layer] if args.reduce is None else []
-    capture = capture_attention(loaded, tokenization.ids, layers=keep)
-    if args.reduce is None:
-        weights = capture.head(args.layer, args.head)
-    elif args.reduce == "mean-heads":
-        weights = capture.mean_heads[args.layer]
-    elif args.reduce == "mean-layers":
-        weights = capture.mean_layers()
-    else:
-        weights = capture.rollout
-    groups = [group.tokens for group in tokenization.groups(args.level)]
-    matrix = aggregate(weights.astype("float32"), groups)  # [query_group, key_group]
-    return {
-        "labels": [group.text for group in tokenization.groups(args.level)],
-        "level": args.level,
-        "layer": args.layer,
-        "head": args.head,
-        "reduce": args.reduce,
-        "weights": [[round(float(v), 6) for v in row] for row in matrix],
-    }
+    check_view(loaded, reduction, args.layer, args.head)  # before the model runs
+    tokens = tokenize_with(loaded, args.text)
+    trace = run_trace(loaded, tokens.ids)
+    matrix = attention_matrix(loaded, trace, tokens, args.level, reduction, args.layer, args.head)
+    return matrix_record(matrix, model=loaded.description.name, text=args.text)
 
 
 COMMANDS = {

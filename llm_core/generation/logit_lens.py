@@ -1,8 +1,8 @@
 """The logit lens: what the model would predict if it stopped after each layer.
 
-For one position, each layer's residual stream (``hidden_states`` of one forward pass)
-goes through the final norm and the unembedding (``lm_head``), giving a next-token
-distribution per layer. Row 0 reads the embeddings, row i the stream after block i - 1,
+For one position, each layer's residual stream (read from the ``Trace`` of one forward
+pass, ``llm_core.attention.trace``) goes through the final norm and the unembedding
+(``lm_head``), giving a next-token distribution per layer. Row 0 reads the embeddings, row i the stream after block i - 1,
 and the last row (after the last block) is the model's own next-token distribution.
 
 Transformers already applies the final norm to the last ``hidden_states`` entry (Llama,
@@ -14,14 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from llm_core.attention.trace import hidden_dtype, run_trace
 from llm_core.errors import InputError
 from llm_core.generation.perplexity import encode_text
 from llm_core.models.anatomy import final_norm
 from llm_core.models.loading import LoadedModel
+
+if TYPE_CHECKING:  # torch loads with the first model, not with ``import llm_core``
+    import torch
 
 MAX_LENS_TOKENS = 2048
 MAX_LENS_K = 50
@@ -53,21 +57,21 @@ class LogitLens:
         return self.top_ids.shape[0] - 1
 
 
-def lens_distributions(loaded: LoadedModel, ids: Sequence[int], position: int) -> Any:
-    """[layer, d_vocab] float32 probabilities at ``position`` (see module doc)."""
+def lens_distributions(loaded: LoadedModel, ids: Sequence[int], position: int) -> torch.Tensor:
+    """[layer, d_vocab] float32 probabilities at ``position`` (see module doc), read from
+    the ``Trace`` of one forward pass: row i normed and unembedded from layer i's input,
+    the last row from the body's output (already normed), as the model's own logits are."""
     import torch
 
     model = loaded.model
-    with loaded.lock, torch.inference_mode():
-        output = model(
-            input_ids=torch.tensor([list(ids)]),
-            output_hidden_states=True,
-            use_cache=False,
-            logits_to_keep=len(ids) - position,  # logits from ``position`` on
-        )
-        streams = torch.stack([h[0, position] for h in output.hidden_states[:-1]])  # [L, d_model]
-        logits = model.get_output_embeddings()(final_norm(model)(streams))  # [L, d_vocab]
-        logits = torch.cat([logits, output.logits[0, :1]]).float()  # + the model's own row
+    trace = run_trace(loaded, ids)
+    dtype = hidden_dtype(loaded)
+    with torch.inference_mode():
+        streams = trace.stream_at(position, dtype)  # [layer, d_model]
+        unembed = model.get_output_embeddings()
+        logits = unembed(final_norm(model)(streams))  # [layer, d_vocab]
+        own = unembed(trace.final_stream(dtype)[position : position + 1])  # [1, d_vocab]
+        logits = torch.cat([logits, own]).float()
     return logits.softmax(-1)
 
 

@@ -5,14 +5,18 @@ support for a new architecture is added in one place.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from llm_core.errors import UnsupportedModelError
 
+if TYPE_CHECKING:  # torch loads with the first model, not with ``import llm_core``
+    import torch
+
 FINAL_NORM_NAMES = ("norm", "ln_f", "final_layernorm", "norm_f", "final_layer_norm")
+INPUT_NORM_NAMES = ("input_layernorm", "ln_1")  # before attention, in a pre-norm block
 
 
-def decoder_layers(model: Any) -> Any:
+def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
     """The list (``nn.ModuleList``) of decoder blocks: ``model.layers``, GPT-2's ``h``..."""
     base = model.base_model
     layers = getattr(base, "layers", None) or getattr(base, "h", None)
@@ -24,9 +28,9 @@ def decoder_layers(model: Any) -> Any:
     return layers
 
 
-def attention_modules(model: Any, n_layers: int) -> list[Any]:
+def attention_modules(model: torch.nn.Module, n_layers: int) -> list[torch.nn.Module]:
     """The self-attention module of each decoder layer, in layer order."""
-    by_layer: dict[int, list[Any]] = {}
+    by_layer: dict[int, list[torch.nn.Module]] = {}
     for module in model.modules():
         layer = getattr(module, "layer_idx", None)
         if (
@@ -44,7 +48,7 @@ def attention_modules(model: Any, n_layers: int) -> list[Any]:
     return [by_layer[layer][0] for layer in range(n_layers)]
 
 
-def final_norm(model: Any) -> Any:
+def final_norm(model: torch.nn.Module) -> torch.nn.Module:
     """The norm applied after the last block (``model.norm``, GPT-2's ``ln_f``...)."""
     for name in FINAL_NORM_NAMES:
         module = getattr(model.base_model, name, None)
@@ -53,5 +57,19 @@ def final_norm(model: Any) -> Any:
     raise UnsupportedModelError(
         f"Cannot find the final norm of {type(model).__name__} (looked for "
         f"{', '.join(FINAL_NORM_NAMES)}); this tool supports Llama, Qwen2, GPT-2 "
+        "and similar decoder models."
+    )
+
+
+def attention_input_norm(block: torch.nn.Module) -> torch.nn.Module:
+    """The norm a pre-norm decoder block applies to its input before attention
+    (Llama/Qwen2's ``input_layernorm``, GPT-2's ``ln_1``)."""
+    for name in INPUT_NORM_NAMES:
+        module = getattr(block, name, None)
+        if module is not None:
+            return module
+    raise UnsupportedModelError(
+        f"Cannot find the input norm of {type(block).__name__} (looked for "
+        f"{', '.join(INPUT_NORM_NAMES)}); this tool supports Llama, Qwen2, GPT-2 "
         "and similar decoder models."
     )

@@ -15,13 +15,18 @@ are merged into one group rather than splitting the token between groups.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import regex  # a dependency of transformers; gives grapheme clusters (\X) and \p{Han}
 
 from llm_core.errors import InputError
+
+if TYPE_CHECKING:
+    from llm_core.models.loading import LoadedModel
 
 MAX_TOKENIZE_CHARS = 20_000
 LEVELS = ("token", "character", "word")
@@ -162,6 +167,27 @@ def tokenize(tokenizer: Any, text: str, add_special_tokens: bool = False) -> Tok
         characters=_group(text, tokens, characters),
         words=_group(text, tokens, _merge_spans(characters, split_words(text))),
     )
+
+
+def tokenize_with(loaded: LoadedModel, text: str, add_special_tokens: bool = False) -> Tokenization:
+    """``tokenize`` with a loaded model's tokenizer, holding the model's lock: fast
+    tokenizers are not safe to call from several threads (sessions) at once."""
+    with loaded.lock:
+        return tokenize(loaded.tokenizer, text, add_special_tokens)
+
+
+def check_ids_in_vocabulary(ids: Sequence[Any], vocab_size: int, source: str = "text") -> list[int]:
+    """``ids`` as ints, or ``InputError``: each must be a whole number in the vocabulary.
+    ``source`` names what they came from in the message ("text", "prompt")."""
+    if any(isinstance(t, bool) or not isinstance(t, (int, np.integer)) for t in ids):
+        raise InputError("Token ids must be whole numbers (as returned by the tokenizer).")
+    bad = [int(t) for t in ids if not 0 <= t < vocab_size]
+    if bad:
+        raise InputError(
+            f"Token ids {bad[:5]} are not in this model's vocabulary (0-{vocab_size - 1}). "
+            f"Tokenize the {source} with the same model's tokenizer."
+        )
+    return [int(t) for t in ids]
 
 
 def split_words(text: str) -> list[tuple[int, int]]:

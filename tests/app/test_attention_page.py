@@ -9,7 +9,8 @@ import pytest
 from apptest_pages import APP, ROOT, TIMEOUT_S, assert_clean, open_page
 from streamlit.testing.v1 import AppTest
 
-from llm_core.attention import capture as attention
+import ui.trace_cache as trace_cache
+from llm_core.attention import recompute
 
 pytestmark = pytest.mark.app
 
@@ -39,11 +40,13 @@ def test_default_view_is_the_four_word_heatmap():
 
 
 def test_changing_the_view_never_reruns_the_model(monkeypatch):
-    calls = []
-    original = attention.capture_attention
+    calls, eager = [], []
+    original = trace_cache.run_trace
     monkeypatch.setattr(
-        attention, "capture_attention", lambda *a, **k: calls.append(1) or original(*a, **k)
+        trace_cache, "run_trace", lambda *a, **k: calls.append(1) or original(*a, **k)
     )
+    # the only other way attention code runs the model (architectures it cannot recompute)
+    monkeypatch.setattr(recompute, "eager_layer_call", lambda *a, **k: eager.append(1))
     at = open_page(PAGE, "en")
     text = f"小猫坐在垫子上 {uuid.uuid4().hex[:6]}"  # new to every cache
     at.text_area(key="attn_text").input(text).run()
@@ -65,6 +68,7 @@ def test_changing_the_view_never_reruns_the_model(monkeypatch):
     at.selectbox(key="attn_focus").set_value(1).run()
     assert_clean(at)
     assert len(calls) == 1, "changing layer, head, level or view ran the model again"
+    assert not eager
 
 
 def open_alone(lang: str, **state: object) -> AppTest:
@@ -97,13 +101,18 @@ def test_empty_and_too_long_text_show_errors_not_exceptions():
     assert "2048" in at.error[0].value
 
 
-def test_long_text_keeps_one_layer_and_pools_the_heatmap():
+def test_long_text_pools_the_heatmap_and_reads_every_layer_only_when_asked():
     at = open_page(PAGE, "en")
     at.radio(key="attn_level").set_value("token").run()
-    at.text_area(key="attn_text").input("The cat sat on the mat. " * 50).run()  # ~350 tokens
+    text = f"{uuid.uuid4().hex[:6]}: " + "The cat sat on the mat. " * 50  # ~350 tokens
+    at.text_area(key="attn_text").input(text).run()
     assert_clean(at)
-    assert any("only layer 3 is kept in full" in info.value for info in at.info)
     assert any("pools 2 neighbouring" in caption.value for caption in at.caption)
+    assert any("waits for this button" in caption.value for caption in at.caption)
+    assert not [chart for chart in at.get("plotly_chart") if "attn_overview" in str(chart.proto)]
+    at.button(key="attn_summary").click().run()
+    assert_clean(at)
+    assert at.dataframe(key="attn_ranked").value.shape[0] == 10
     at.selectbox(key="attn_reduction").set_value("rollout").run()
     assert_clean(at)
 

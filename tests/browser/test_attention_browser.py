@@ -39,7 +39,7 @@ def test_chinese_page_and_overview_click_opens_a_head(page, app_url):
     choose_language(page, "中文")
     page.get_by_text("注意力：每个注意力头在看什么").wait_for(timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
-    page.get_by_role("tab", name="层 × 头总览").click()
+    page.get_by_text("所有层 × 头").scroll_into_view_if_needed()
     overview = page.locator("[data-testid='stPlotlyChart']").filter(
         has=page.locator(".xtitle", has_text="头")
     )

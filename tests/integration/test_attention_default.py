@@ -52,3 +52,25 @@ def test_smollm2_heads_are_described_and_aggregated(ids_and_capture):
     grouped = aggregate(capture.mean_heads, groups)
     assert grouped.shape == (30, len(groups), len(groups))
     np.testing.assert_allclose(grouped.sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.integration
+def test_smollm2_trace_recomputes_every_layer_of_a_held_out_text_like_eager(default_model):
+    """A longer text than any unit test: 30 layers of residual stream, sdpa forward,
+    recomputed heads against an independent eager forward with output_attentions."""
+    from llm_core.attention.recompute import layer_attention
+    from llm_core.attention.trace import run_trace
+
+    text = "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。" * 4 + " The cat sat on the mat. " * 8
+    ids = default_model.tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert len(ids) > 200
+    trace = run_trace(default_model, ids)
+    with default_model.lock, torch.inference_mode():
+        reference = default_model.model(torch.tensor([ids]), output_attentions=True).attentions
+    for layer in (0, 7, 14, 22, 29):
+        weights = layer_attention(default_model, trace, layer)
+        assert weights.shape == (9, len(ids), len(ids))
+        np.testing.assert_allclose(weights, reference[layer][0].numpy(), atol=1e-4)
+        np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+        assert np.all(np.triu(weights, k=1) == 0.0)
+    assert default_model.model.config._attn_implementation == "eager"

@@ -8,18 +8,21 @@ import numpy as np
 import pytest
 import torch
 
-from llm_core.attention.capture import (
-    FULL_CAPTURE_MAX_TOKENS,
-    MAX_ATTENTION_TOKENS,
-    capture_attention,
-)
+from llm_core.attention.capture import FULL_CAPTURE_MAX_TOKENS, capture_attention
 from llm_core.attention.reductions import (
     aggregate,
     attention_rollout,
     mean_over_heads,
     mean_over_layers,
 )
-from llm_core.attention.stats import HeadStats, describe_head, head_stats, rank_heads
+from llm_core.attention.stats import (
+    HeadStats,
+    describe_head,
+    layer_head_stats,
+    rank_heads,
+    stats_from_layers,
+)
+from llm_core.attention.trace import MAX_ATTENTION_TOKENS
 from llm_core.errors import InputError
 from llm_core.models.loading import load_model
 
@@ -62,6 +65,13 @@ def causal_rows(n: int, row) -> np.ndarray:
         for k, w in row(q).items():
             weights[q, k] += w
     return weights
+
+
+def head_stats(weights: np.ndarray) -> HeadStats:
+    """Statistics of every head from full weights [layer, head, query_pos, key_pos]."""
+    weights = np.asarray(weights, dtype=np.float32)
+    per_layer = [layer_head_stats(torch.from_numpy(layer.copy())) for layer in weights]
+    return stats_from_layers(torch.stack(per_layer, dim=1).numpy(), weights.shape[-1], True)
 
 
 def stats_of(matrix: np.ndarray) -> HeadStats:
@@ -350,8 +360,3 @@ def test_rank_heads_orders_by_a_statistic():
         rank_heads(stats, "entropy", top=0)
     with pytest.raises(InputError):
         describe_head(stats, 2, 0)
-
-
-def test_head_stats_rejects_wrong_shape():
-    with pytest.raises(InputError, match=r"\[layer, head, query_pos, key_pos\]"):
-        head_stats(np.eye(3, dtype=np.float32))

@@ -8,14 +8,12 @@ import pytest
 
 from llm_core.attention.formula import RealHeadCheck, attention_steps, causal_mask, softmax_rows
 from llm_core.plots.formula import (
-    MASKED_TEXT,
-    MAX_ANNOTATED_CELLS,
     REAL_HEAD_FIGURES,
     STEP_NAMES,
     head_step_figures,
-    matrix_heatmap,
     real_head_figures,
 )
+from llm_core.plots.heatmaps import MASK_COLOUR, MASKED_TEXT, MAX_TICK_LABELS, heatmap
 
 
 def _trace(figure, name: str = "values"):
@@ -29,32 +27,32 @@ def _annotations(figure) -> list[str]:
 
 def test_heatmap_greys_minus_infinity_and_keeps_values():
     matrix = np.array([[1.0, -np.inf], [0.25, 2.0]])
-    figure = matrix_heatmap(matrix, ["a", "b"], ["a", "b"])
+    figure = heatmap(matrix, ["a", "b"], ["a", "b"])
     values = np.array(_trace(figure).z, dtype=float)
-    assert np.isnan(values[0, 1])
+    assert np.isnan(values[0, 1])  # the empty cell shows the mask colour behind it
+    assert figure.layout.plot_bgcolor == MASK_COLOUR
     np.testing.assert_allclose(values[[0, 1, 1], [0, 0, 1]], [1.0, 0.25, 2.0])
-    grey = np.array(_trace(figure, "masked").z, dtype=float)
-    assert np.isfinite(grey[0, 1]) and np.isnan(grey[1]).all()
     assert _annotations(figure) == [MASKED_TEXT]
     assert _trace(figure).texttemplate == "%{z:.2f}"
 
 
 def test_repeated_and_html_labels_stay_separate_and_escaped():
     labels = ["的", "的", "<script>alert(1)</script>"]
-    figure = matrix_heatmap(np.eye(3), labels, labels)
+    figure = heatmap(np.eye(3), labels, labels)
     assert list(figure.layout.yaxis.tickvals) == [0, 1, 2]
     assert figure.layout.yaxis.ticktext[:2] == ("的", "的")
     assert "<script>" not in "".join(figure.layout.xaxis.ticktext)
-    assert figure.layout.xaxis.ticktext[2] == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert figure.layout.xaxis.ticktext[2].startswith("&lt;script&gt;")  # cut to fit a tick
+    assert _trace(figure).customdata[2][0][0] == "&lt;script&gt;alert(1)&lt;/script&gt;"
 
 
 def test_heatmap_rejects_wrong_label_counts():
     with pytest.raises(ValueError, match="2 row labels"):
-        matrix_heatmap(np.zeros((2, 3)), ["a"], ["x", "y", "z"])
+        heatmap(np.zeros((2, 3)), ["a"], ["x", "y", "z"])
 
 
 def test_centred_scale_is_symmetric_around_zero():
-    figure = matrix_heatmap(np.array([[-1.0, 3.0]]), ["a"], ["x", "y"], centred=True)
+    figure = heatmap(np.array([[-1.0, 3.0]]), ["a"], ["x", "y"], centred=True)
     assert (_trace(figure).zmin, _trace(figure).zmax) == (-3.0, 3.0)
 
 
@@ -83,7 +81,8 @@ def test_toy_head_figures_show_each_step_of_the_engine():
 def test_no_mask_leaves_no_grey_cells():
     steps = attention_steps(causal=False)
     figures = head_step_figures(steps.heads[0], steps.labels)
-    assert not [t for t in figures["weights"].data if t.name == "masked"]
+    # the only annotations are the row sums: no grey cell has its value written
+    assert all(text.startswith("<b>") for text in _annotations(figures["weights"]))
     assert not np.isnan(np.array(_trace(figures["weights"]).z, dtype=float)).any()
 
 
@@ -129,7 +128,7 @@ def test_long_texts_drop_cell_numbers_and_thin_the_ticks():
     figure = real_head_figures(check, labels)["recomputed"]
     assert _trace(figure).texttemplate is None and _trace(figure).customdata is None
     assert not figure.layout.annotations
-    assert len(figure.layout.yaxis.tickvals) <= MAX_ANNOTATED_CELLS + 1
+    assert len(figure.layout.yaxis.tickvals) <= MAX_TICK_LABELS
     assert figure.layout.height <= 640
 
 

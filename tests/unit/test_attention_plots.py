@@ -9,7 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from llm_core.attention.export import matrix_csv, matrix_json
+from llm_core.attention.export import matrix_csv, matrix_json, matrix_record
+from llm_core.attention.matrices import AttentionMatrix
 from llm_core.plots.attention import head_grid_figure, overview_figure, text_flow_figure
 from llm_core.plots.heatmaps import MAX_ANNOTATED_SIZE, attention_heatmap, figure_html, fit_matrix
 
@@ -122,12 +123,14 @@ def test_text_flow_draws_lines_by_weight():
 
 def test_csv_and_json_exports_hold_the_matrix():
     matrix = causal_matrix(4)
-    rows = list(csv.reader(io.StringIO(matrix_csv(matrix, LABELS))))
+    view = AttentionMatrix(matrix, tuple(LABELS), "word", "head", 3, 2)
+    rows = list(csv.reader(io.StringIO(matrix_csv(view))))
     assert rows[0][1:] == LABELS and [row[0] for row in rows[1:]] == LABELS
     np.testing.assert_allclose(np.array([row[1:] for row in rows[1:]], float), matrix, atol=1e-6)
-    data = json.loads(matrix_json(matrix, LABELS, layer=3, head=2, text="我爱吃苹果"))
+    data = json.loads(matrix_json(view, text="我爱吃苹果"))
     assert data["labels"] == LABELS and data["layer"] == 3 and data["text"] == "我爱吃苹果"
-    np.testing.assert_allclose(np.array(data["matrix"]), matrix, atol=1e-6)
+    np.testing.assert_allclose(np.array(data["weights"]), matrix, atol=1e-6)
+    assert data == matrix_record(view, text="我爱吃苹果")  # the download is the CLI's record
 
 
 def test_html_export_embeds_plotly_and_works_offline():

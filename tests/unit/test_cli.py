@@ -130,16 +130,16 @@ def test_attention_json_rows_sum_to_one(capsys, tiny_model_dirs, level):
     )
     assert code == 0
     result = json.loads(out)
-    assert (result["layer"], result["head"]) == (1, 3)
+    assert (result["layer"], result["head"], result["reduction"]) == (1, 3, "head")
     weights = result["weights"]
     assert len(weights) == len(result["labels"]) == len(weights[0])
     for row in weights:
         assert sum(row) == pytest.approx(1.0, abs=1e-4)
 
 
-@pytest.mark.parametrize("reduce", ["mean-heads", "mean-layers", "rollout"])
+@pytest.mark.parametrize("reduce", ["mean_heads", "mean-heads", "mean_layers", "rollout"])
 def test_attention_reductions(capsys, tiny_model_dirs, reduce):
-    extra = ["--layer", "0"] if reduce == "mean-heads" else []
+    extra = ["--layer", "0"] if reduce.startswith("mean") and "heads" in reduce else []
     code, out, _ = run_cli(
         capsys,
         "attention",
@@ -157,6 +157,7 @@ def test_attention_reductions(capsys, tiny_model_dirs, reduce):
     assert code == 0
     result = json.loads(out)
     assert result["labels"] == ["The", " cat", " sat", " on", " the", " mat"]
+    assert result["reduction"] == reduce.replace("-", "_")
     assert all(sum(row) == pytest.approx(1.0, abs=1e-4) for row in result["weights"])
 
 
@@ -166,6 +167,7 @@ def test_attention_reductions(capsys, tiny_model_dirs, reduce):
         ["--text", "hi"],  # neither a head nor a reduction
         ["--text", "hi", "--reduce", "rollout", "--layer", "0"],
         ["--text", "hi", "--reduce", "mean-heads"],
+        ["--text", "hi", "--reduce", "rollout", "--head", "0"],
         ["--text", "hi", "--layer", "99", "--head", "0"],
         ["--text", "", "--layer", "0", "--head", "0"],
     ],

@@ -50,18 +50,31 @@ STRINGS = {
         "zh": "{n_tokens} 个词元 · {n_characters} 个字符 · {n_words} 个词 · 模型 {name}",
     },
     "attention.limits": {
-        "en": "Limits: every layer is kept in full up to {full} tokens; longer texts keep the "
-        "chosen layer only. At most {max_tokens} tokens, and no more than the model's context "
-        "length ({context}).",
-        "zh": "限制：不超过 {full} 个词元时保留所有层的完整注意力；更长的文本只保留所选的层。"
+        "en": "The model runs once per text; every layer, head and view is then read from that "
+        "one pass. At most {max_tokens} tokens, and no more than the model's context length "
+        "({context}).",
+        "zh": "每段文本只运行一次模型；之后的每一层、每个头和每种视图都从这一次计算中读取。"
         "最多 {max_tokens} 个词元，且不超过模型的上下文长度（{context}）。",
     },
-    "attention.long_input": {
-        "en": "This text has {n_tokens} tokens (over {full}), so only layer {layer} is kept in "
-        "full: choosing another layer runs the model again. Head means, rollout and the "
-        "layers × heads overview still cover every layer.",
-        "zh": "这段文本有 {n_tokens} 个词元（超过 {full}），因此只完整保留第 {layer} 层："
-        "选择其他层会重新运行模型。各头平均、rollout 和“层 × 头”总览仍覆盖所有层。",
+    "attention.running": {
+        "en": "Running the model once over {n_tokens} tokens…",
+        "zh": "正在对 {n_tokens} 个词元运行一次模型……",
+    },
+    "attention.summary_progress": {
+        "en": "Reading every layer: {done} of {n_layers}…",
+        "zh": "正在读取每一层：第 {done} 层，共 {n_layers} 层……",
+    },
+    "attention.overview_heading": {"en": "Every layer × head", "zh": "所有层 × 头"},
+    "attention.summary_button": {
+        "en": "Compute every layer's statistics",
+        "zh": "计算所有层的统计",
+    },
+    "attention.summary_on_request": {
+        "en": "This text has {n_tokens} tokens (over {limit}): reading all {n_layers} layers "
+        "for the overview and the ranking takes a few seconds, so it waits for this button. "
+        "The view above reads one layer and is ready now.",
+        "zh": "这段文本有 {n_tokens} 个词元（超过 {limit}）：为总览和排行读取全部 {n_layers} 层"
+        "需要几秒钟，所以点击此按钮后才计算。上方的视图只读取一层，已经可以查看。",
     },
     "attention.pooled": {
         "en": "{n_units} rows are too many cells to draw, so each cell pools {block} neighbouring "
@@ -146,7 +159,6 @@ STRINGS = {
         "zh": "文本超过 {limit} 个字符，网址中不会保存它。",
     },
     "attention.tab_grid": {"en": "All heads of layer {layer}", "zh": "第 {layer} 层的所有头"},
-    "attention.tab_overview": {"en": "Layers × heads overview", "zh": "层 × 头总览"},
     "attention.tab_numbers": {"en": "Numbers", "zh": "数值"},
     "attention.grid_head": {"en": "head {head}", "zh": "头 {head}"},
     "attention.grid_caption": {

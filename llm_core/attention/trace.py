@@ -1,0 +1,231 @@
+"""Run once, ask anything: one forward pass kept as a ``Trace``.
+
+``run_trace(loaded, token_ids)`` runs the model body once and keeps what every later
+question needs, as TransformerLens keeps its activation cache:
+
+- ``residual``: each decoder layer's input hidden state, ``[layer, query_pos, d_model]``
+  (SmolLM2 at 2,048 tokens: 30 x 2,048 x 576 x 4 bytes = 141 MB);
+- ``final``: the body's output after the final norm, ``[query_pos, d_model]``: the
+  lm_head of it gives the model's logits (the logit lens's last row reads it);
+- ``rotary``: the cos and sin the model's RoPE used, ``[2, query_pos, d_head]``, or None
+  for models with learned positions (GPT-2 adds them to the embeddings).
+
+From a trace, any layer's exact attention is recomputed from that layer alone
+(``llm_core.attention.recompute``); the logit lens reads every layer's stream. The
+sdpa forward agrees with an eager one to float32 rounding (~1e-6 relative).
+
+The forward pass uses PyTorch's fused attention (sdpa), which never materialises the
+[head, T, T] weights: 5-6x faster than eager attention at 2,048 tokens. The shared model
+is loaded with eager attention (the generation engine reads its weights), so
+``run_trace`` switches it to sdpa only while it holds ``loaded.lock`` and switches it back
+before letting go. Transformers picks the attention function at call time from
+``config._attn_implementation`` (``ALL_ATTENTION_FUNCTIONS.get_interface``), and every
+engine call that runs the model holds the same lock, so no other call ever sees sdpa.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from llm_core.errors import InputError
+from llm_core.models.anatomy import decoder_layers
+from llm_core.models.loading import LoadedModel
+from llm_core.text.tokens import check_ids_in_vocabulary
+
+if TYPE_CHECKING:  # torch loads with the first model, not with ``import llm_core``
+    import torch
+
+# Engine limit: one layer's [head, T, T] weights (151 MB at 2,048 tokens for SmolLM2) and
+# the trace itself (141 MB) grow with T; 2,048 keeps a view under ~0.5 GB.
+MAX_ATTENTION_TOKENS = 2048
+FUSED_ATTENTION = "sdpa"
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """One forward pass of one model over ``token_ids``. Arrays are float32, read-only.
+
+    - ``residual``: [layer, query_pos, d_model], the input hidden state of each decoder
+      layer (layer 0's is the embeddings, plus learned positions for GPT-2).
+    - ``final``: [query_pos, d_model], after the last layer and the final norm.
+    - ``rotary``: [2 (cos, sin), query_pos, d_head] as the model's RoPE computed them, or
+      None when the model has no rotary position encoding.
+    """
+
+    token_ids: tuple[int, ...]
+    model_name: str
+    residual: np.ndarray  # [layer, query_pos, d_model]
+    final: np.ndarray  # [query_pos, d_model]
+    rotary: np.ndarray | None  # [2, query_pos, d_head]
+
+    def __post_init__(self) -> None:
+        import torch
+
+        # Tensors sharing the arrays' memory, made while the arrays are still writable
+        # (torch refuses read-only arrays without a warning); foreign read-only arrays
+        # are copied once.
+        tensors = {}
+        for name in ("residual", "final", "rotary"):
+            array = getattr(self, name)
+            if array is None:
+                continue
+            array = np.ascontiguousarray(array, dtype=np.float32)
+            if not array.flags.writeable:
+                array = array.copy()
+            tensors[name] = torch.from_numpy(array)
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+        object.__setattr__(self, "_tensors", tensors)
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.token_ids)
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.residual.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (what a cache of traces counts)."""
+        arrays = (self.residual, self.final, self.rotary)
+        return sum(array.nbytes for array in arrays if array is not None)
+
+    # The arrays are float32; a model computing in another dtype (a bfloat16 variant)
+    # reads them in its own: pass ``dtype=hidden_dtype(loaded)``. No copy for float32.
+
+    def stream(self, layer: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Layer ``layer``'s input as a [1, query_pos, d_model] tensor."""
+        return self._tensors["residual"][layer][None].to(dtype)
+
+    def stream_at(self, position: int, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Every layer's input at one position, [layer, d_model]."""
+        return self._tensors["residual"][:, position].to(dtype)
+
+    def position_embeddings(
+        self, dtype: torch.dtype | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(cos, sin), each [1, query_pos, d_head], as the attention modules receive them."""
+        if self.rotary is None:
+            return None
+        rotary = self._tensors["rotary"].to(dtype)
+        return rotary[0][None], rotary[1][None]
+
+    def final_stream(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """``final`` as a [query_pos, d_model] tensor."""
+        return self._tensors["final"].to(dtype)
+
+
+def hidden_dtype(loaded: LoadedModel) -> torch.dtype:
+    """The dtype the model's hidden states have (that of its input embeddings)."""
+    return loaded.model.get_input_embeddings().weight.dtype
+
+
+def run_trace(loaded: LoadedModel, token_ids: Sequence[int]) -> Trace:
+    """Run the model body once over ``token_ids`` and keep its ``Trace``.
+
+    The one model forward of the attention views: it holds ``loaded.lock`` while the model
+    runs (and the attention implementation is switched, see the module doc). Raises
+    ``InputError`` for empty input, unknown token ids, or inputs over the model's context
+    length or ``MAX_ATTENTION_TOKENS``.
+    """
+    import torch
+
+    ids = check_token_ids(loaded, token_ids)
+    blocks = decoder_layers(loaded.model)
+    kept: dict[str, Any] = {}
+
+    def keep_input(layer: int, args: tuple, kwargs: dict) -> None:
+        hidden = args[0] if args else kwargs["hidden_states"]  # [1, query_pos, d_model]
+        if layer == 0:
+            kept["residual"] = torch.empty((len(blocks), *hidden.shape[1:]))
+            kept["rotary"] = kwargs.get("position_embeddings")  # (cos, sin) or None
+        kept["residual"][layer] = hidden[0]  # float32 whatever the model computes in
+
+    with loaded.lock:
+        handles = [
+            block.register_forward_pre_hook(
+                lambda _module, args, kwargs, layer=layer: keep_input(layer, args, kwargs),
+                with_kwargs=True,
+            )
+            for layer, block in enumerate(blocks)
+        ]
+        try:
+            with fused_attention(loaded.model), torch.inference_mode():
+                body = loaded.model.base_model  # no LM head: [T, vocab] logits are not needed
+                output = body(input_ids=torch.tensor([ids], dtype=torch.long), use_cache=False)
+        finally:
+            for handle in handles:
+                handle.remove()
+    rotary = kept["rotary"]
+    if rotary is not None:
+        rotary = torch.stack([part[0] for part in rotary]).float().numpy()  # [2, T, d_head]
+    return Trace(
+        token_ids=tuple(ids),
+        model_name=loaded.description.name,
+        residual=kept["residual"].numpy(),
+        final=output.last_hidden_state[0].float().numpy(),
+        rotary=rotary,
+    )
+
+
+@contextlib.contextmanager
+def fused_attention(model: torch.nn.Module) -> Iterator[None]:
+    """Run ``model`` with sdpa attention inside the block, and restore its own after.
+
+    Call it only while holding the model's lock. A model whose class cannot switch (or
+    has no sdpa) keeps its implementation: the forward is then slower, never wrong.
+    """
+    before = model.config._attn_implementation
+    with contextlib.suppress(ValueError, ImportError, KeyError):  # else: stays as it is
+        model.set_attn_implementation(FUSED_ATTENTION)
+    try:
+        yield
+    finally:
+        if model.config._attn_implementation != before:
+            model.set_attn_implementation(before)
+
+
+def check_token_ids(loaded: LoadedModel, token_ids: Sequence[int]) -> list[int]:
+    """``token_ids`` as ints, or ``InputError`` saying what is wrong with them."""
+    ids = list(token_ids)
+    if not ids:
+        raise InputError("No tokens to look at: enter some text first.")
+    vocab_size = loaded.model.get_input_embeddings().num_embeddings
+    ids = check_ids_in_vocabulary(ids, vocab_size)
+    context = loaded.description.context_length
+    if context and len(ids) > context:
+        raise InputError(
+            f"The input has {len(ids)} tokens but {loaded.description.name} reads at most "
+            f"{context} (its context length). Shorten the text."
+        )
+    if len(ids) > MAX_ATTENTION_TOKENS:
+        raise InputError(
+            f"The input has {len(ids)} tokens; attention is shown for at most "
+            f"{MAX_ATTENTION_TOKENS} tokens (MAX_ATTENTION_TOKENS) to bound memory. "
+            "Shorten the text."
+        )
+    return ids
+
+
+def check_layer(layer: int, n_layers: int) -> int:
+    """``layer`` as an int, or ``InputError`` naming the layers there are."""
+    return _check_index(layer, n_layers, "layer")
+
+
+def check_head(head: int, n_heads: int) -> int:
+    """``head`` as an int, or ``InputError`` naming the heads there are."""
+    return _check_index(head, n_heads, "head")
+
+
+def _check_index(value: int, count: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"A {name} is a whole number; got {value!r}.")
+    if not 0 <= value < count:
+        raise InputError(f"No {name} {value}: this model has {name}s 0-{count - 1}.")
+    return int(value)

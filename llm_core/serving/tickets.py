@@ -67,6 +67,11 @@ class Ticket:
     def done(self) -> bool:
         return self._finished.is_set()
 
+    @property
+    def failed(self) -> bool:
+        """Ended with an error (``result()`` raises it)."""
+        return self._finished.is_set() and self._error is not None
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the request has ended (True) or ``timeout`` passed (False)."""
         return self._finished.wait(timeout)

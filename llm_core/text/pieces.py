@@ -130,3 +130,9 @@ def readable_tokens(loaded: LoadedModel, ids: Sequence[int]) -> tuple[str, ...]:
     with loaded.lock:
         tokenizer = loaded.tokenizer
         return tuple(readable_token(tokenizer, i, tokenizer.decode([int(i)])) for i in ids)
+
+
+def decoded_text(loaded: LoadedModel, ids: Sequence[int], skip_special: bool = True) -> str:
+    """``ids`` decoded as one text (special tokens left out unless ``skip_special`` is off)."""
+    with loaded.lock:
+        return loaded.tokenizer.decode(list(ids), skip_special_tokens=skip_special)

@@ -28,6 +28,7 @@ from llm_core.errors import InputError
 from llm_core.generation.generate import generate
 from llm_core.generation.sampling import GenerationSettings
 from llm_core.jobs import JobCancelledError
+from llm_core.serving.gate import INTERACTIVE
 from llm_core.models.loading import LoadedModel
 
 # Held-out tokens measured by default; the whole Tang validation split (~5,800 tokens)
@@ -110,6 +111,7 @@ def compare_quality(
     for index, row in enumerate(blocks):
         if should_stop is not None and should_stop():
             raise JobCancelledError("The job was cancelled; nothing was saved.")
+        INTERACTIVE.yield_to_interactive()  # a waiting session goes first
         block = torch.from_numpy(row)
         ref = _log_probs(reference, block)[:-1]  # (T - 1, d_vocab): position i predicts i + 1
         cand = _log_probs(candidate, block)[:-1]

@@ -185,7 +185,10 @@ class ModelWorker:
             if loaded is None:
                 self._abandon()
                 return
-            self._turn(loaded, joining, call)
+            try:
+                self._turn(loaded, joining, call)
+            except Exception as error:  # a fault of the worker itself: fail what it held
+                self._fail_everything(error, [*joining, *([call] if call else [])])
             del loaded  # hold the model only during a turn (see module doc)
 
     def _take(self) -> tuple[list[_Request], _Request | None]:
@@ -335,6 +338,19 @@ class ModelWorker:
         if not ticket.done:
             ticket.finish(value, error)
             INTERACTIVE.leave()
+
+    def _fail_everything(self, error: BaseException, taken: list[_Request]) -> None:
+        """Every request taken this turn or in the batch fails with ``error``; the worker
+        goes on with a fresh batch (no request is left waiting forever)."""
+        with self._cond:
+            requests, self._active, self._batch, self._current = (
+                [*taken, *self._active],
+                [],
+                None,
+                None,
+            )
+        for request in requests:
+            self._finish(request.ticket, error=error)
 
     def _abandon(self) -> None:
         with self._cond:

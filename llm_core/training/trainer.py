@@ -26,6 +26,7 @@ from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from llm_core.errors import InputError
 from llm_core.jobs import Job, JobCancelledError
+from llm_core.serving.gate import INTERACTIVE
 
 EVAL_BATCH_SIZE = 8  # blocks per forward pass when measuring perplexity
 
@@ -62,6 +63,7 @@ def block_nll(
             for start in range(0, len(blocks), batch_size):
                 if should_stop is not None and should_stop():
                     raise JobCancelledError("The job was cancelled; nothing was saved.")
+                INTERACTIVE.yield_to_interactive()  # a waiting session goes first
                 batch = torch.as_tensor(blocks[start : start + batch_size], device=device)
                 loss = model(input_ids=batch, labels=batch, use_cache=False).loss  # mean NLL
                 n_predicted = batch.shape[0] * (batch.shape[1] - 1)
@@ -211,6 +213,7 @@ class JobCallback(TrainerCallback):
         self.job.report(state.global_step, state.max_steps, self.message)
 
     def on_step_begin(self, args, state, control, **kwargs):
+        INTERACTIVE.yield_to_interactive()  # a waiting session goes first (not timed)
         self._step_started = time.perf_counter()
 
     def on_substep_end(self, args, state, control, **kwargs):

@@ -304,3 +304,24 @@ def test_a_freed_model_takes_its_worker_with_it(tiny_model_dirs):
     del loaded
     gc.collect()
     assert key not in worker_module._WORKERS
+
+
+def test_a_fault_in_the_worker_fails_its_requests_and_the_worker_goes_on(models, monkeypatch):
+    loaded = models["gpt2"]
+    ids = ids_of(loaded, PROMPTS[0])
+    settings = GenerationSettings(max_new_tokens=3, stop_at_eos=False)
+    worker = worker_for(loaded)
+    collect = worker_module.collect_result
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the worker itself broke")
+
+    monkeypatch.setattr(worker_module, "collect_result", broken)
+    ticket = worker.submit_generation(ids, settings)
+    with pytest.raises(RuntimeError, match="broke"):
+        ticket.result(WAIT_S)
+    monkeypatch.setattr(worker_module, "collect_result", collect)
+    assert worker.submit_generation(ids, settings).result(WAIT_S).token_ids == (
+        generate(loaded, ids, settings).token_ids
+    )
+    assert worker_module.INTERACTIVE.active == 0  # nothing left holding jobs back

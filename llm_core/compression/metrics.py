@@ -28,8 +28,8 @@ from llm_core.errors import InputError
 from llm_core.generation.generate import generate
 from llm_core.generation.sampling import GenerationSettings
 from llm_core.jobs import JobCancelledError
-from llm_core.serving.gate import INTERACTIVE
 from llm_core.models.loading import LoadedModel
+from llm_core.serving.gate import INTERACTIVE
 
 # Held-out tokens measured by default; the whole Tang validation split (~5,800 tokens)
 # takes about a minute per model on 2 CPU cores, so the page starts with a third of it.

@@ -40,7 +40,7 @@ class Chooser:
 
     context: Sequence[int]  # prompt + generated so far (the repetition penalty reads it)
     settings: GenerationSettings
-    generator: Any  # torch.Generator of this sequence
+    generator: torch.Generator  # this sequence's own
     sequence: int
     index: int
     pieces: PieceDecoder

@@ -37,6 +37,7 @@ from llm_core.text.pieces import PieceDecoder, VocabularyText
 
 if TYPE_CHECKING:  # torch loads lazily: ``import llm_core`` stays fast without it
     import torch
+    from transformers import DynamicCache
 
 MAX_BATCH_ROWS = 32  # sequences decoded together; more wait for a row to free
 # Tokens prefilled in one forward pass (rows x longest prompt): bounds the [row, head,
@@ -54,7 +55,7 @@ class Row:
     sequence: int
     context: list[int]
     n_prompt: int
-    generator: Any  # torch.Generator, seeded once
+    generator: torch.Generator  # seeded once, this row's own
     pieces: PieceDecoder
     index: int = 0  # steps made so far
     done: bool = False
@@ -104,8 +105,8 @@ class DecodeBatch:
     def __init__(self, loaded: LoadedModel) -> None:
         self.loaded = loaded
         self.rows: list[Row] = []
-        self.cache: Any = None  # DynamicCache: keys/values [row, kv_head, column, head_dim]
-        self.mask: Any = None  # [row, column] long
+        self.cache: DynamicCache | None = None  # keys/values [row, kv_head, column, head_dim]
+        self.mask: torch.Tensor | None = None  # [row, column] long: 1 = a token, 0 = padding
         self.texts = VocabularyText(loaded.tokenizer)
         self.ends = eos_ids(loaded)
         self.modules = attention_modules(loaded.model, loaded.description.n_layers)
@@ -136,7 +137,7 @@ class DecodeBatch:
         self._merge(rows, cache, mask)
         return results
 
-    def _merge(self, rows: Sequence[Row], cache: Any, mask: torch.Tensor) -> None:
+    def _merge(self, rows: Sequence[Row], cache: DynamicCache, mask: torch.Tensor) -> None:
         """Add prefilled rows (their ``cache`` and [row, column] ``mask``) to the batch."""
         import torch
 
@@ -171,8 +172,8 @@ class DecodeBatch:
         ids: torch.Tensor,
         mask: torch.Tensor,
         positions: torch.Tensor,
-        cache: Any,
-    ) -> tuple[torch.Tensor, torch.Tensor | None, Any]:
+        cache: DynamicCache | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, DynamicCache]:
         """One forward pass -> (logits [row, d_vocab], attention [row, layer, head,
         column] of the last position or None, the cache)."""
         import torch

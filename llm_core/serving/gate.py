@@ -57,7 +57,7 @@ class InteractiveGate:
         seconds waited. Call it between the steps of background work."""
         start = time.monotonic()
         with self._cond:
-            self._cond.wait_for(lambda: self._active == 0, timeout=max_wait_s)
+            self._cond.wait_for(lambda: self.active == 0, timeout=max_wait_s)
         waited = time.monotonic() - start
         self.yielded_s += waited
         return waited

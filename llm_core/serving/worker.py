@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_core.generation.generate import (
+    GenerationResult,
     check_prompt_ids,
     collect_result,
     generate,
@@ -266,7 +267,9 @@ class ModelWorker:
         self._measured("step", time.monotonic() - start)
         self._deliver(loaded, results)
 
-    def _deliver(self, loaded: LoadedModel, results: list[tuple[Row, Any]]) -> None:
+    def _deliver(
+        self, loaded: LoadedModel, results: list[tuple[Row, GenerationStep | Exception]]
+    ) -> None:
         """Hand each row's step to its ticket; finish requests whose rows all ended."""
         touched: dict[int, _Request] = {}
         for row, step in results:
@@ -364,13 +367,13 @@ class CancelledRequestError(Exception):
     """A call was cancelled before it ran."""
 
 
-def _empty_result(loaded: LoadedModel, request: _Request) -> Any:
+def _empty_result(loaded: LoadedModel, request: _Request) -> GenerationResult:
     return collect_result(loaded, request.ids, request.settings, [], cancelled=True)
 
 
 def _generate_alone(
     loaded: LoadedModel, ids: list[int], settings: GenerationSettings, ticket: Ticket
-) -> Any:
+) -> GenerationResult:
     """A generation outside the batch (beam search, or a model that is not batched),
     streaming into ``ticket``; beam search's steps come at its end, and its progress
     (steps done) shows in the ticket's place meanwhile."""
@@ -435,7 +438,7 @@ def generate_many(
     loaded: LoadedModel,
     prompts: Sequence[Sequence[int]],
     settings: GenerationSettings | None = None,
-) -> list[Any]:
+) -> list[GenerationResult]:
     """One ``GenerationResult`` per prompt (token ids), generated as one batch through the
     model's worker: each equals ``generate(loaded, ids, settings)`` alone."""
     tickets = worker_for(loaded).submit_generations(prompts, settings)

@@ -162,9 +162,9 @@ def _start_token_arg(parser: argparse.ArgumentParser) -> None:
 
 def _text_ids(loaded: Any, args: argparse.Namespace) -> list[int]:
     """The text's ids after the start token that ``--start-token`` names."""
-    from llm_core.generation.perplexity import document_start_token, text_ids_after
+    from llm_core.generation.perplexity import start_token_of, text_ids_after
 
-    start = {"auto": document_start_token(loaded.tokenizer), "none": None}.get(
+    start = {"auto": start_token_of(loaded), "none": None}.get(
         args.start_token, args.start_token
     )
     return text_ids_after(loaded, args.text, start)

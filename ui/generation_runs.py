@@ -173,7 +173,7 @@ def streamer(
         if place.started and request.settings.strategy == "beam":
             total = request.settings.max_new_tokens
             placeholder.caption(t("gen.beam_progress", step=max(place.step, 1), total=total))
-        else:
+        elif not (place.started and chips.pieces):  # between two steps the chips stay
             placeholder.caption(place_text(place))
 
     return draw, on_wait

@@ -102,12 +102,12 @@ class DecodeBatch:
     row alone; the caller then ``drop``s finished rows.
     """
 
-    def __init__(self, loaded: LoadedModel) -> None:
+    def __init__(self, loaded: LoadedModel, texts: VocabularyText | None = None) -> None:
         self.loaded = loaded
         self.rows: list[Row] = []
         self.cache: DynamicCache | None = None  # keys/values [row, kv_head, column, head_dim]
         self.mask: torch.Tensor | None = None  # [row, column] long: 1 = a token, 0 = padding
-        self.texts = VocabularyText(loaded.tokenizer)
+        self.texts = texts or VocabularyText(loaded.tokenizer)  # lone-token decodes, kept
         self.ends = eos_ids(loaded)
         self.modules = attention_modules(loaded.model, loaded.description.n_layers)
 

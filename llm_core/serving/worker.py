@@ -48,6 +48,7 @@ from llm_core.models.loading import LoadedModel
 from llm_core.serving.batch import MAX_BATCH_ROWS, MAX_PREFILL_TOKENS, DecodeBatch, Row, can_batch
 from llm_core.serving.gate import INTERACTIVE
 from llm_core.serving.tickets import QueuePlace, Ticket
+from llm_core.text.pieces import VocabularyText
 
 IDLE_EXIT_S = 30.0
 DEFAULT_COST_S = 0.5  # a kind of work not measured yet
@@ -80,6 +81,7 @@ class ModelWorker:
         self._current: _Request | None = None  # the call running now
         self._thread: threading.Thread | None = None
         self._costs: dict[str, float] = {}  # kind of work -> seconds (moving average)
+        self._texts = VocabularyText(loaded.tokenizer)  # outlives each batch
         # What the worker did: for benchmarks and for tests that a rerun ran no model.
         self.counts = {"steps": 0, "rows_stepped": 0, "joins": 0, "calls": 0}
 
@@ -237,7 +239,7 @@ class ModelWorker:
                 for n in range(settings.num_return_sequences)
             ]
         if self._batch is None:
-            self._batch = DecodeBatch(loaded)
+            self._batch = DecodeBatch(loaded, self._texts)
         rows = [row for request in joining for row in request.rows]
         try:
             results = self._batch.join(rows)

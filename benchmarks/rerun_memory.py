@@ -47,7 +47,9 @@ def main() -> None:
     gc.freeze()
     after = full_collection_s()
     print(f"objects frozen after the model loaded: {frozen:,}")
-    print(f"gc.collect(2) with the model on the heap: {before:.3f} s unfrozen, {after:.4f} s frozen")
+    print(
+        f"gc.collect(2) with the model on the heap: {before:.3f} s unfrozen, {after:.4f} s frozen"
+    )
     rss = [process.memory_info().rss / 1024**2]
     started = time.perf_counter()
     for rerun in range(1, args.reruns + 1):
@@ -57,8 +59,10 @@ def main() -> None:
             rss.append(process.memory_info().rss / 1024**2)
             print(f"after {rerun:>4} reruns: RSS {rss[-1]:7.1f} MB", flush=True)
     per_rerun = (time.perf_counter() - started) / args.reruns
-    print(f"{per_rerun:.3f} s per rerun (AppTest, whole script); RSS change from rerun 50 to "
-          f"{args.reruns}: {rss[-1] - rss[1]:+.1f} MB (first run: {rss[0]:.0f} MB)")
+    print(
+        f"{per_rerun:.3f} s per rerun (AppTest, whole script); RSS change from rerun 50 to "
+        f"{args.reruns}: {rss[-1] - rss[1]:+.1f} MB (first run: {rss[0]:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_core.errors import LLMCoreError
+from llm_core.serving.gate import INTERACTIVE
 
 STATES = ("waiting", "running", "done", "failed", "cancelled")
 FINISHED_STATES = ("done", "failed", "cancelled")
@@ -155,8 +156,12 @@ class Job:
     def checkpoint(self) -> None:
         """Between two steps or stages: raise ``JobCancelledError`` once ``cancel()`` was
         called. Every loop of a job calls it once per step (an optimizer step, a block
-        measured), so it is the one place where long work can give way to other work."""
+        measured), so it is the one place where long work gives way to other work: while a
+        session waits on a model (``serving.gate.INTERACTIVE``), the job waits here first."""
         if self.should_stop():
+            raise JobCancelledError("The job was cancelled; nothing was saved.")
+        INTERACTIVE.yield_to_interactive(should_stop=self.should_stop)
+        if self.should_stop():  # cancelled while it waited
             raise JobCancelledError("The job was cancelled; nothing was saved.")
 
     def report(self, step: int, total_steps: int, stage: str = "", **metrics: float) -> None:

@@ -7,11 +7,14 @@ the next token, and two strategies side by side."""
 import streamlit as st
 
 from llm_core.errors import LLMCoreError
+from llm_core.text.pieces import decoded_text
+from ui.compare_strategies import render_compare
 from ui.generation_controls import keep_controls, render_prompt, render_settings, restore_controls
-from ui.generation_state import RUN_KEY, make_request, recover_interrupted, stream_run
-from ui.generation_views import render_compare, render_run, render_walk, streamer
+from ui.generation_runs import RUN_KEY, make_request, recover_interrupted, stream_runs, streamer
 from ui.i18n import t
 from ui.model_loader import page_model
+from ui.step_detail import render_run
+from ui.step_through import render_walk
 
 PERPLEXITY_PAGE = "views/perplexity.py"
 PERPLEXITY_TEXT_KEY = "ppl_text"  # the Perplexity page's text box
@@ -19,7 +22,6 @@ PERPLEXITY_TEXT_KEY = "ppl_text"  # the Perplexity page's text box
 st.title(t("gen.title"))
 st.caption(t("gen.intro"))
 loaded, spec = page_model()
-d = loaded.description
 recover_interrupted()
 restore_controls()
 prompt, chat, system = render_prompt()
@@ -42,8 +44,8 @@ with generate_tab:
             st.error(str(error))
         else:
             st.session_state.pop(RUN_KEY, None)
-            draw, on_wait = streamer(loaded, output, request)
-            st.session_state[RUN_KEY] = stream_run(loaded, request, draw, on_wait)
+            draw, on_wait = streamer(output, request)
+            (st.session_state[RUN_KEY],) = stream_runs(loaded, [request], [draw], [on_wait])
             st.session_state["gen_step"], st.session_state["gen_sequence"] = 0, 0
     run = st.session_state.get(RUN_KEY)
     if run is not None and run.request.spec != spec:
@@ -51,10 +53,10 @@ with generate_tab:
     if run is None:
         output.info(t("gen.press_generate"))
     else:
-        render_run(run, output, loaded)
+        render_run(run, output, loaded.description.n_layers)
         if run.sequences and st.button(t("gen.to_perplexity"), key="gen_to_perplexity"):
             ids = [*run.request.prompt_ids, *run.sequences[0].token_ids]
-            text = loaded.tokenizer.decode(ids, skip_special_tokens=not run.request.chat)
+            text = decoded_text(loaded, ids, skip_special=not run.request.chat)
             st.session_state[PERPLEXITY_TEXT_KEY] = text
             st.switch_page(PERPLEXITY_PAGE)
 with walk_tab:

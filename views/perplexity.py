@@ -6,28 +6,17 @@ import streamlit as st
 
 from llm_core.errors import LLMCoreError
 from llm_core.generation.perplexity import SEED_TEXT
-from llm_core.plots.generation import logit_lens_figure, surprisal_figure
-from ui.generation_chips import (
-    chips_html,
-    fragment_labels,
-    legend_html,
-    readable_token,
-    surprisal_chips,
-    token_pieces,
-)
+from llm_core.plots.generation import logit_lens_figure, surprisal_chart
 from ui.i18n import t, template
 from ui.model_loader import page_model
-from ui.perplexity_cache import (
-    LENS_K,
-    cached_lens,
-    cached_perplexity,
-    start_token_choices,
-    text_ids,
-)
+from ui.perplexity_cache import LENS_K, lens_at, scored, start_token_choices, text_ids
+from ui.token_chips import chips_html, legend_html, surprisal_chips
 
 EXAMPLES = (SEED_TEXT, "The mat sat on the cat", "我爱吃苹果", "苹果爱吃我")
 KEYS = {"ppl_text": SEED_TEXT, "ppl_start": None, "ppl_ranks": 5}
 CHART = {"width": "stretch", "config": {"displaylogo": False}}
+FORMULA = r"\mathcal{L} = -\frac{1}{N}\sum_{i=1}^{N} \log p(x_i \mid x_{<i}), \qquad"
+FORMULA += r" \mathrm{PPL} = e^{\mathcal{L}}"
 
 
 def restore(choices: list[str]) -> None:
@@ -47,8 +36,7 @@ def use_example(text: str) -> None:
 st.title(t("ppl.title"))
 st.caption(t("ppl.intro"))
 loaded, spec = page_model()
-d = loaded.description
-choices = start_token_choices(loaded.tokenizer)
+choices = start_token_choices(spec)
 restore(choices)
 text = st.text_area(t("ppl.text"), key="ppl_text", height=80)
 columns = st.columns([1] + [2] * len(EXAMPLES))
@@ -65,21 +53,15 @@ if choices:
         format_func={token: token or t("ppl.start_none") for token in choices}.__getitem__,
         help=t("ppl.start_help"),
     )
-st.session_state["ppl_kept"] = {
-    key: st.session_state[key] for key in KEYS if key in st.session_state
-}
+st.session_state["ppl_kept"] = {key: st.session_state[key] for key in KEYS}
 try:
     ids = text_ids(spec, text, start)
-    result = cached_perplexity(spec, ids)
+    result, pieces, labels = scored(spec, ids)
 except LLMCoreError as error:
     st.error(str(error))
     st.stop()
 
-pieces = token_pieces(loaded.tokenizer, ids)
-labels = fragment_labels(pieces)
-st.latex(
-    r"\mathcal{L} = -\frac{1}{N}\sum_{i=1}^{N} \log p(x_i \mid x_{<i}), \qquad \mathrm{PPL} = e^{\mathcal{L}}"
-)
+st.latex(FORMULA)
 metrics = st.columns(3)
 metrics[0].metric(
     t("ppl.m_perplexity"), f"{result.perplexity:,.2f}", help=t("ppl.m_perplexity_help")
@@ -89,10 +71,14 @@ metrics[2].metric(t("ppl.m_predicted"), len(result.nll))
 tips = (t("ppl.first_tip"), template("ppl.chip_tip"))
 st.html(chips_html(surprisal_chips(pieces, result.nll, *tips, start_token=bool(start))))
 st.html(legend_html(t("ppl.legend")))
-figure = surprisal_figure(
-    labels, result.nll, token_title=t("ppl.token_axis"), value_name=t("ppl.surprisal_axis")
+chart = surprisal_chart(
+    labels,
+    result.nll,
+    token_title=t("ppl.token_axis"),
+    value_name=t("ppl.surprisal_axis"),
+    prob_name=t("ppl.probability"),
 )
-st.plotly_chart(figure, key="ppl_surprisal", **CHART)
+st.altair_chart(chart, width="stretch", key="ppl_surprisal")
 
 st.subheader(t("ppl.lens_heading"))
 st.caption(t("ppl.lens_intro"))
@@ -103,6 +89,7 @@ st.session_state["ppl_lens_ids"] = ids
 # Set even when unchanged, so the slider shows it after its options (the tokens) changed.
 st.session_state["ppl_position"] = min(st.session_state["ppl_position"], positions[-1])
 left, right = st.columns([3, 1])
+position = positions[0]
 if len(positions) > 1:
     position = left.select_slider(
         t("ppl.position"),
@@ -110,20 +97,14 @@ if len(positions) > 1:
         key="ppl_position",
         format_func=lambda i: f"{i}: {labels[i]!r}",
     )
-else:
-    position = positions[0]
 ranks = right.slider(t("ppl.ranks"), 1, LENS_K, key="ppl_ranks")
 try:
-    lens = cached_lens(spec, ids, position)
+    lens, readable = lens_at(spec, ids, position)
 except LLMCoreError as error:
     st.error(str(error))
     st.stop()
 layer_names = [t("ppl.embeddings")] + [str(i) for i in range(1, lens.n_layers + 1)]
 st.caption(t("ppl.lens_reading", position=position, token=repr(labels[position])))
-readable = [
-    [readable_token(loaded.tokenizer, i, token) for i, token in zip(id_row, row, strict=True)]
-    for id_row, row in zip(lens.top_ids, lens.top_tokens, strict=True)
-]
 figure = logit_lens_figure(
     [row[:ranks] for row in readable],
     lens.top_probs[:, :ranks],
@@ -133,8 +114,7 @@ figure = logit_lens_figure(
     layer_names=layer_names,
 )
 st.plotly_chart(figure, key="ppl_lens", **CHART)
-final = repr(readable[-1][0])
-st.markdown(f"**{t('ppl.final_heading', token=final)}**")
+st.markdown(f"**{t('ppl.final_heading', token=repr(readable[-1][0]))}**")
 trace = pd.DataFrame({"layer": range(lens.n_layers + 1), "p": lens.final_token_probs})
 st.line_chart(
     trace, x="layer", y="p", x_label=t("ppl.layer_axis"), y_label=t("ppl.probability"), height=220

@@ -2,6 +2,7 @@
 
     python -m llm_core generate --prompt "The cat" --max-new-tokens 8 --greedy --json
     python -m llm_core generate --prompt "今天天气真好" --temperature 0.8 --top-p 0.9 --seed 1
+    python -m llm_core generate --prompts-file prompts.txt --json   # one batch, one result each
     python -m llm_core perplexity --text "The cat sat on the mat" --json
     python -m llm_core logit-lens --text "The capital of France is" --position -1 --json
 
@@ -16,10 +17,17 @@ import argparse
 from typing import Any
 
 SAMPLING_OPTIONS = ("temperature", "top_k", "top_p", "seed")
+MAX_PROMPTS_PER_FILE = 256
+MAX_PROMPTS_FILE_BYTES = 2 * 2**20
 
 
 def _generate_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prompt", help="text for the model to continue (required)")
+    parser.add_argument("--prompt", help="text for the model to continue")
+    parser.add_argument(
+        "--prompts-file",
+        help="a UTF-8 file of prompts, one per line (blank lines skipped): generated as one "
+        "batch, one result per prompt, each the same as the prompt alone",
+    )
     parser.add_argument("--max-new-tokens", type=int, default=32, help="default: %(default)s")
     parser.add_argument(
         "--greedy", action="store_true", help="always the most likely token (the default)"
@@ -72,12 +80,28 @@ def _generate_run(args: argparse.Namespace) -> dict[str, Any]:
     from llm_core.generation.generate import build_prompt_ids, generate
     from llm_core.models.loading import load_model
 
-    if args.prompt is None:
-        raise InputError("Give the text to continue with --prompt.")
+    if (args.prompt is None) == (args.prompts_file is None):
+        raise InputError("Give the text to continue with --prompt, or a file with --prompts-file.")
     settings = settings_from_args(args)
+    prompts = read_prompts(args.prompts_file) if args.prompts_file else [args.prompt]
     loaded = load_model(args.model)
-    ids = build_prompt_ids(loaded.tokenizer, args.prompt, chat=args.chat, system=args.system)
-    result = generate(loaded, ids, settings)
+    ids = [
+        build_prompt_ids(loaded.tokenizer, p, chat=args.chat, system=args.system) for p in prompts
+    ]
+    if args.prompts_file is None:
+        return _result_json(generate(loaded, ids[0], settings))
+    from llm_core.serving.worker import generate_many
+
+    results = generate_many(loaded, ids, settings)
+    return {
+        "results": [
+            {"prompt": prompt, **_result_json(result)}
+            for prompt, result in zip(prompts, results, strict=True)
+        ]
+    }
+
+
+def _result_json(result: Any) -> dict[str, Any]:
     output = result.to_json()
     output["finish_reason"] = result.finish_reason
     if len(result.sequences) > 1:
@@ -88,7 +112,39 @@ def _generate_run(args: argparse.Namespace) -> dict[str, Any]:
     return output
 
 
+def read_prompts(path: str) -> list[str]:
+    """The non-blank lines of a UTF-8 text file; ``InputError`` for a missing, binary,
+    badly encoded, empty or oversized file."""
+    from pathlib import Path
+
+    from llm_core.errors import InputError
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"No prompts file at {path}: give a text file, one prompt per line.")
+    if file.stat().st_size > MAX_PROMPTS_FILE_BYTES:
+        raise InputError(f"{path} is over {MAX_PROMPTS_FILE_BYTES // 2**20} MB; split it.")
+    data = file.read_bytes()
+    if b"\0" in data:
+        raise InputError(f"{path} looks binary: give a UTF-8 text file, one prompt per line.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path} is not UTF-8 ({error.reason}): save it as UTF-8.") from error
+    prompts = [line for line in text.splitlines() if line.strip()]
+    if not prompts:
+        raise InputError(f"{path} has no prompts: write one prompt per line.")
+    if len(prompts) > MAX_PROMPTS_PER_FILE:
+        raise InputError(
+            f"{path} has {len(prompts)} prompts; at most {MAX_PROMPTS_PER_FILE} per run. "
+            "Split the file."
+        )
+    return prompts
+
+
 def _generate_text(result: dict[str, Any]) -> str:
+    if "results" in result:
+        return "\n".join(f"[{i + 1}] {r['text']}" for i, r in enumerate(result["results"]))
     sequences = result.get("sequences", [result])
     if len(sequences) == 1:
         return result["text"]
@@ -106,11 +162,9 @@ def _start_token_arg(parser: argparse.ArgumentParser) -> None:
 
 def _text_ids(loaded: Any, args: argparse.Namespace) -> list[int]:
     """The text's ids after the start token that ``--start-token`` names."""
-    from llm_core.generation.perplexity import document_start_token, text_ids_after
+    from llm_core.generation.perplexity import start_token_of, text_ids_after
 
-    start = {"auto": document_start_token(loaded.tokenizer), "none": None}.get(
-        args.start_token, args.start_token
-    )
+    start = {"auto": start_token_of(loaded), "none": None}.get(args.start_token, args.start_token)
     return text_ids_after(loaded, args.text, start)
 
 

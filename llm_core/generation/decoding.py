@@ -19,27 +19,61 @@ length-normalised log probability (sum / number of generated tokens, Hugging Fac
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from llm_core.errors import UnsupportedModelError
+from llm_core.generation.choosing import Chooser, choose_tokens
 from llm_core.generation.sampling import (
     GenerationSettings,
     GenerationStep,
     entropy,
-    make_step,
     penalise_repetition,
     rank_of,
-    step_distributions,
     token_probs,
 )
 from llm_core.models.anatomy import attention_modules
 from llm_core.models.loading import LoadedModel
+from llm_core.text.pieces import PieceDecoder, VocabularyText, token_pieces
+
+if TYPE_CHECKING:  # torch loads lazily: ``import llm_core`` stays fast without it
+    import torch
 
 StopCheck = Callable[[], bool]
+
+
+@contextlib.contextmanager
+def last_query_attention(modules: Sequence[Any]) -> Iterator[list[torch.Tensor]]:
+    """While inside, forward hooks on the attention ``modules`` fill the yielded list:
+    entry ``layer`` becomes [batch, head, key_pos] float32, the attention of the last
+    query position over every key. Hooks are removed on leaving (hold the model's lock
+    while inside, so no other call sees them)."""
+    rows: list[Any] = [None] * len(modules)
+
+    def keep_last_row(layer: int, output: Any) -> None:
+        weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
+        if weights is None:
+            raise UnsupportedModelError(
+                "The attention modules returned no weights. Load the model with "
+                "llm_core.load_model, which uses attn_implementation='eager'."
+            )
+        rows[layer] = weights[:, :, -1, :].float().clone()  # [batch, head, key_pos]
+
+    handles = [
+        module.register_forward_hook(
+            lambda _m, _a, output, layer=layer: keep_last_row(layer, output)
+        )
+        for layer, module in enumerate(modules)
+    ]
+    try:
+        yield rows
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 class KVDecoder:
@@ -57,41 +91,21 @@ class KVDecoder:
         self.modules = attention_modules(loaded.model, n_layers) if capture_attention else []
         self.attention: np.ndarray | None = None  # [batch, layer, head, key_pos]
 
-    def feed(self, input_ids: Any) -> Any:
+    def feed(self, input_ids: torch.Tensor) -> torch.Tensor:
         """``input_ids``: [batch, new_tokens] long -> logits [batch, d_vocab] float32."""
         import torch
 
-        rows: list[Any] = [None] * len(self.modules)  # layer -> [batch, head, key_pos]
-
-        def keep_last_row(layer: int, output: Any) -> None:
-            weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
-            if weights is None:
-                raise UnsupportedModelError(
-                    "The attention modules returned no weights. Load the model with "
-                    "llm_core.load_model, which uses attn_implementation='eager'."
-                )
-            rows[layer] = weights[:, :, -1, :].float().clone()  # [batch, head, key_pos]
-
         with self.loaded.lock, torch.inference_mode():
-            handles = [
-                module.register_forward_hook(
-                    lambda _m, _a, output, layer=layer: keep_last_row(layer, output)
-                )
-                for layer, module in enumerate(self.modules)
-            ]
-            try:
+            with last_query_attention(self.modules) as rows:
                 output = self.loaded.model(
                     input_ids=input_ids,
-                    past_key_values=self.cache,
+                    cache=self.cache,
                     use_cache=True,
                     logits_to_keep=1,  # only the last position's [d_vocab] logits
                 )
-            finally:
-                for handle in handles:
-                    handle.remove()
-        self.cache = output.past_key_values
-        if self.modules:
-            self.attention = torch.stack(rows, dim=1).numpy()  # [batch, layer, head, key_pos]
+            if self.modules:
+                self.attention = torch.stack(rows, dim=1).numpy()  # [batch, layer, head, key]
+        self.cache = output.cache
         return output.logits[:, -1, :].float()
 
     def reorder(self, parents: Sequence[int]) -> None:
@@ -144,31 +158,28 @@ def sample_sequence(
     decoder = KVDecoder(loaded, settings.capture_attention)
     context = [int(t) for t in prompt_ids]
     n_prompt, ends = len(context), eos_ids(loaded)
+    texts, pieces = VocabularyText(loaded.tokenizer), PieceDecoder(loaded.tokenizer, context)
     for index in range(settings.max_new_tokens):
         if should_stop is not None and should_stop():
             return
         with torch.inference_mode():
             fed = context if index == 0 else context[-1:]
             logits = decoder.feed(torch.tensor([fed], dtype=torch.long))  # [1, d_vocab]
-            before, after = step_distributions(logits, torch.tensor([context]), settings)
-            if settings.strategy == "sample":
-                token = int(torch.multinomial(after[0], 1, generator=generator))
-            else:
-                token = int(torch.argmax(before[0]))
             attention = decoder.attention[0] if decoder.attention is not None else None
-            step = make_step(
-                loaded.tokenizer, before[0], after[0], token, settings, sequence, index, attention
-            )
-        context.append(token)
-        reason = _finish_reason(loaded, context[n_prompt:], settings, ends)
+            chooser = Chooser(context, settings, generator, sequence, index, pieces, attention)
+            (step,) = choose_tokens(texts, logits, [chooser])
+        context.append(step.token_id)
+        reason = finish_reason_of(loaded, context[n_prompt:], settings, ends)
         yield dataclasses.replace(step, finish_reason=reason) if reason else step
         if reason:
             return
 
 
-def _finish_reason(
+def finish_reason_of(
     loaded: LoadedModel, generated: list[int], settings: GenerationSettings, ends: frozenset[int]
 ) -> str | None:
+    """Why a sequence of ``generated`` ids ends here ("eos", "stop_string", "length"), or
+    None while it goes on."""
     if settings.stop_at_eos and generated[-1] in ends:
         return "eos"
     if settings.stop_strings and _hits_stop(
@@ -250,7 +261,7 @@ def beam_search(
                 entropies[parent],
             )
             new_ids, new_steps = [*ids, token], [*steps, record]
-            reason = _finish_reason(loaded, new_ids, settings, ends)
+            reason = finish_reason_of(loaded, new_ids, settings, ends)
             if reason in ("eos", "stop_string"):
                 if position < n_beams:
                     finished.append((score / len(new_ids), new_ids, new_steps, reason))
@@ -266,13 +277,14 @@ def beam_search(
     finished += [(total / max(len(ids), 1), ids, steps, live_reason) for ids, steps, total in beams]
     finished.sort(key=lambda item: -item[0])
     return [
-        _hypothesis(loaded, rank, *item, settings)
+        _hypothesis(loaded, prompt, rank, *item, settings)
         for rank, item in enumerate(finished[: settings.num_return_sequences])
     ]
 
 
 def _hypothesis(
     loaded: LoadedModel,
+    prompt: list[int],
     sequence: int,
     score: float,
     ids: list[int],
@@ -281,6 +293,7 @@ def _hypothesis(
     settings: GenerationSettings,
 ) -> Hypothesis:
     tokenizer, steps = loaded.tokenizer, []
+    pieces = token_pieces(tokenizer, ids, prompt[-1:])
     for index, record in enumerate(records):
         top = token_probs(tokenizer, record.top_ids, record.top_probs)
         steps.append(
@@ -299,6 +312,7 @@ def _hypothesis(
                 finish_reason=reason
                 if index == len(records) - 1 and reason != "cancelled"
                 else None,
+                piece=pieces[index],
             )
         )
     return Hypothesis(tuple(ids), tuple(steps), reason, float(score))

@@ -39,6 +39,7 @@ from llm_core.generation.sampling import (
     GenerationStep,
     TokenProb,
     entropy,
+    rank_of,
     step_distributions,
     top_tokens,
 )
@@ -134,6 +135,21 @@ class StepDistribution:
             raise InputError(f"No token id {token_id} in this vocabulary.")
         return float(self.probs_before[token_id]), float(self.probs_after[token_id])
 
+    def rank_of(self, token_id: int) -> int:
+        """1-based rank of ``token_id`` before the filters (1 = the most likely)."""
+        self.prob_of(token_id)  # checks the id
+        return rank_of(self.probs_before, token_id)
+
+    def model_choice(self, settings: GenerationSettings, index: int) -> int:
+        """The token the model takes here: the most likely one, or (sampling) a draw from
+        the filtered distribution seeded by (``settings.seed``, ``index``), so a walk of
+        one token per call is reproducible."""
+        if not settings.do_sample:
+            return int(np.argmax(self.probs_after))
+        probs = self.probs_after.astype(np.float64)
+        rng = np.random.default_rng([settings.seed, index])
+        return int(rng.choice(probs.size, p=probs / probs.sum()))
+
 
 # ---------------------------------------------------------------------------- prompts
 
@@ -218,6 +234,22 @@ def check_prompt_ids(
     return [int(t) for t in ids]
 
 
+def prompt_ids_for(
+    loaded: LoadedModel,
+    prompt: str,
+    settings: GenerationSettings,
+    chat: bool = False,
+    system: str | None = None,
+) -> list[int]:
+    """The checked ids of a prompt as a page gives it: settings validated, the prompt
+    tokenized (``build_prompt_ids``, holding the model's lock: fast tokenizers are not
+    safe from several threads at once) and checked (``check_prompt_ids``)."""
+    settings = settings.validate()
+    with loaded.lock:
+        ids = build_prompt_ids(loaded.tokenizer, prompt, chat=chat, system=system or None)
+    return check_prompt_ids(loaded, ids, settings)
+
+
 def sequence_seed(seed: int, sequence: int) -> int:
     """The sampling seed of return sequence ``sequence``: ``seed`` itself for the first
     (so asking for more sequences keeps the first), a hash of (seed, sequence) after."""
@@ -280,17 +312,30 @@ def generate(
     if settings.strategy == "beam":
         hypotheses = beam_search(loaded, ids, settings, stop_check)
         sequences = [_sequence(loaded, h.steps, h.finish_reason, None, h.score) for h in hypotheses]
-    else:
-        by_sequence: dict[int, list[GenerationStep]] = {}
-        for step in _steps(loaded, ids, settings, stop_check):
-            by_sequence.setdefault(step.sequence, []).append(step)
-        sequences = []
-        for sequence in range(max(by_sequence, default=0) + 1):
-            steps = by_sequence.get(sequence, [])
-            reason = steps[-1].finish_reason if steps and steps[-1].finish_reason else "cancelled"
-            seed = sequence_seed(settings.seed, sequence) if settings.do_sample else None
-            sequences.append(_sequence(loaded, steps, reason, seed))
-    return GenerationResult(tuple(ids), settings, tuple(sequences), cancelled=fired[0])
+        return GenerationResult(tuple(ids), settings, tuple(sequences), cancelled=fired[0])
+    steps = list(_steps(loaded, ids, settings, stop_check))
+    return collect_result(loaded, ids, settings, steps, cancelled=fired[0])
+
+
+def collect_result(
+    loaded: LoadedModel,
+    prompt_ids: Sequence[int],
+    settings: GenerationSettings,
+    steps: Sequence[GenerationStep],
+    cancelled: bool = False,
+) -> GenerationResult:
+    """The ``GenerationResult`` of greedy or sampled ``steps`` (in any order between
+    sequences): a sequence whose last step has no finish reason was cancelled."""
+    by_sequence: dict[int, list[GenerationStep]] = {}
+    for step in steps:
+        by_sequence.setdefault(step.sequence, []).append(step)
+    sequences = []
+    for sequence in range(max(by_sequence, default=0) + 1):
+        done = by_sequence.get(sequence, [])
+        reason = done[-1].finish_reason if done and done[-1].finish_reason else "cancelled"
+        seed = sequence_seed(settings.seed, sequence) if settings.do_sample else None
+        sequences.append(_sequence(loaded, done, reason, seed))
+    return GenerationResult(tuple(prompt_ids), settings, tuple(sequences), cancelled=cancelled)
 
 
 def _sequence(

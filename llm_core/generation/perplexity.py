@@ -97,6 +97,12 @@ def document_start_token(tokenizer: Any) -> str | None:
     return found[0] if found else None
 
 
+def start_token_of(loaded: LoadedModel) -> str | None:
+    """``document_start_token`` of the model's tokenizer, holding the model's lock."""
+    with loaded.lock:
+        return document_start_token(loaded.tokenizer)
+
+
 def text_ids_after(loaded: LoadedModel, text: str, start_token: str | None) -> list[int]:
     """The text's ids (checked as ``encode_text`` does), after ``start_token`` if given."""
     with loaded.lock:  # fast tokenizers are not safe to call from several threads at once

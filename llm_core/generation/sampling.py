@@ -20,11 +20,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from llm_core.errors import InputError
+from llm_core.text.pieces import readable_token
+
+if TYPE_CHECKING:  # torch loads lazily: ``import llm_core`` stays fast without it
+    import torch
 
 MAX_NEW_TOKENS = 512
 MAX_BEAMS = 8
@@ -38,11 +42,18 @@ STRATEGIES = ("greedy", "sample", "beam")
 
 @dataclass(frozen=True)
 class TokenProb:
-    """One candidate next token and its probability in one distribution."""
+    """One candidate next token and its probability in one distribution. ``label``: how
+    to show it out of context: ``token``, or for a byte fragment its bytes ("\ufffd[E4]")."""
 
     token_id: int
     token: str  # decoded alone; a byte fragment of a character decodes as "\ufffd"
     prob: float
+    label: str = ""
+
+    @property
+    def shown(self) -> str:
+        """``label`` when there is one, else ``token``."""
+        return self.label or self.token
 
     def to_json(self) -> dict[str, Any]:
         return {"token_id": self.token_id, "token": self.token, "prob": self.prob}
@@ -178,7 +189,9 @@ def _check_stop_strings(stops: Any) -> None:
 # ---------------------------------------------------------------------------- the math
 
 
-def penalise_repetition(logits: Any, context_ids: Any, penalty: float) -> Any:
+def penalise_repetition(
+    logits: torch.Tensor, context_ids: torch.Tensor, penalty: float
+) -> torch.Tensor:
     """Hugging Face's repetition penalty: for each token id in the context, logit / penalty
     if the logit is positive, logit * penalty otherwise.
 
@@ -195,7 +208,7 @@ def penalise_repetition(logits: Any, context_ids: Any, penalty: float) -> Any:
     return logits.scatter(1, ids, seen)
 
 
-def filter_logits(logits: Any, settings: GenerationSettings) -> Any:
+def filter_logits(logits: torch.Tensor, settings: GenerationSettings) -> torch.Tensor:
     """Temperature, then top-k, then top-p, on [batch, d_vocab] logits (already penalised).
 
     Returns logits with every filtered token at ``-inf``; at least one token (the most
@@ -223,8 +236,8 @@ def filter_logits(logits: Any, settings: GenerationSettings) -> Any:
 
 
 def step_distributions(
-    logits: Any, context_ids: Any, settings: GenerationSettings
-) -> tuple[Any, Any]:
+    logits: torch.Tensor, context_ids: torch.Tensor, settings: GenerationSettings
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(before, after) probabilities, each [batch, d_vocab] float32 (see module doc).
 
     ``logits``: the model's [batch, d_vocab] next-token logits; ``context_ids``:
@@ -237,20 +250,21 @@ def step_distributions(
     return before, filter_logits(penalised, settings).softmax(-1)
 
 
-def entropy(probs: Any) -> Any:
+def entropy(probs: torch.Tensor) -> torch.Tensor:
     """Entropy in nats of [batch, d_vocab] probabilities -> [batch] (0 log 0 counts as 0)."""
     import torch
 
-    logs = torch.where(probs > 0, probs.log(), torch.zeros_like(probs))
-    return -(probs * logs).sum(-1)
+    return torch.special.entr(probs).sum(-1)  # entr(p) = -p log p, and 0 at p = 0
 
 
-def rank_of(probs: Any, token_id: int) -> int:
+def rank_of(probs: torch.Tensor | np.ndarray, token_id: int) -> int:
     """1-based rank of ``token_id`` in 1-D ``probs``: 1 + how many tokens are more likely."""
     return int((probs > probs[token_id]).sum()) + 1
 
 
-def top_tokens(tokenizer: Any, probs: Any, n: int, nonzero: bool = False) -> tuple[TokenProb, ...]:
+def top_tokens(
+    tokenizer: Any, probs: torch.Tensor, n: int, nonzero: bool = False
+) -> tuple[TokenProb, ...]:
     """The ``n`` most likely tokens of 1-D ``probs``, most likely first. With ``nonzero``,
     tokens of probability 0 (filtered out) are left out, so fewer may come back."""
     import torch
@@ -263,11 +277,14 @@ def token_probs(
     tokenizer: Any, ids: Sequence[int], probs: Sequence[float], nonzero: bool = False
 ) -> tuple[TokenProb, ...]:
     """``TokenProb`` for each (id, prob), decoding each id alone."""
-    return tuple(
-        TokenProb(int(i), tokenizer.decode([int(i)]), float(p))
-        for i, p in zip(ids, probs, strict=True)
-        if not (nonzero and p <= 0)
-    )
+    found = []
+    for i, p in zip(ids, probs, strict=True):
+        if nonzero and p <= 0:
+            continue
+        text = tokenizer.decode([int(i)])
+        label = readable_token(tokenizer, int(i), text)
+        found.append(TokenProb(int(i), text, float(p), label if label != text else ""))
+    return tuple(found)
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,6 +303,8 @@ class GenerationStep:
       generated before this one. Each row sums to 1.
     - ``finish_reason``: why the sequence ended after this step ("length", "eos",
       "stop_string"), or None while it goes on.
+    - ``piece``: the text this token completes after the tokens before it ("" for a byte
+      fragment that completes no character yet; see ``llm_core.text.pieces``).
     """
 
     sequence: int  # which returned sequence this step belongs to
@@ -301,6 +320,7 @@ class GenerationStep:
     entropy_after: float
     attention: np.ndarray | None = None  # [layer, head, key_pos]
     finish_reason: str | None = None
+    piece: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """``{"token_id", "token", "prob", "top"}`` in the distribution sampled from (the
@@ -311,36 +331,3 @@ class GenerationStep:
             "prob": self.prob_after,
             "top": [candidate.to_json() for candidate in self.top_after],
         }
-
-
-def make_step(
-    tokenizer: Any,
-    before: Any,
-    after: Any,
-    token_id: int,
-    settings: GenerationSettings,
-    sequence: int = 0,
-    index: int = 0,
-    attention: np.ndarray | None = None,
-) -> GenerationStep:
-    """The record of choosing ``token_id`` from 1-D ``before``/``after`` probabilities."""
-    n = settings.n_alternatives
-    top_before = top_tokens(tokenizer, before, n)
-    same = after is before
-    entropy_before = float(entropy(before[None])[0])
-    if attention is not None:
-        attention.flags.writeable = False
-    return GenerationStep(
-        sequence=sequence,
-        index=index,
-        token_id=int(token_id),
-        token_text=tokenizer.decode([int(token_id)]),
-        prob=float(before[token_id]),
-        rank=rank_of(before, token_id),
-        top_before=top_before,
-        entropy=entropy_before,
-        prob_after=float(after[token_id]),
-        top_after=top_before if same else top_tokens(tokenizer, after, n, nonzero=True),
-        entropy_after=entropy_before if same else float(entropy(after[None])[0]),
-        attention=attention,
-    )

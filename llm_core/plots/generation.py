@@ -1,9 +1,10 @@
-"""Figures of generation, surprisal and the logit lens (plotly only, usable from notebooks).
+"""Figures of generation, surprisal and the logit lens (plotly and altair, never streamlit,
+so a notebook shows the same figures).
 
 - ``top_k_figure``: the candidates of one step, before and after the sampling filters.
 - ``context_attention_figure``: where one generated token looked, per context position.
-- ``surprisal_figure``: -log p of every token of a text.
-- ``logit_lens_figure``: layers x rank, each cell a token and its probability.
+- ``surprisal_chart``: -log p of every token of a text (altair bars with a hover rule).
+- ``logit_lens_figure``: layers x rank, each cell a token and its probability (heatmap).
 
 Every title and axis word is an argument, so the UI passes translated ones. Token text is
 HTML-escaped (plotly reads a little HTML in labels) and its whitespace made visible.
@@ -12,9 +13,12 @@ HTML-escaped (plotly reads a little HTML in labels) and its whitespace made visi
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
 
+import altair as alt
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from llm_core.generation.sampling import TokenProb
@@ -22,10 +26,11 @@ from llm_core.plots.heatmaps import FONT_FAMILY, MAX_TICK_LABELS, short_label
 
 BEFORE_COLOUR = "#9ecae1"
 AFTER_COLOUR = "#fd8d3c"
-CHOSEN_COLOUR = "#d62728"
 HEAD_COLOUR = "#3182bd"
 MEAN_COLOUR = "#bdbdbd"
-SURPRISAL_SCALE = "OrRd"
+SURPRISAL_SCHEME = "orangered"  # Vega's sequential scheme, as plotly's OrRd was
+RULE_COLOUR = "#888888"  # the hover rule and light grid of the app's altair charts
+GRID_COLOUR = "#e6e6e6"
 LENS_SCALE = "Blues"
 WHITESPACE_MARKS = str.maketrans({" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"})
 MAX_LENS_LABEL_CHARS = 10
@@ -66,7 +71,7 @@ def top_k_figure(
     after = {c.token_id: c.prob for c in top_after}
     before = {c.token_id: c.prob for c in top_before}
     labels = [
-        f"{token_label(c.token)} ({c.token_id})"
+        f"{token_label(c.shown)} ({c.token_id})"
         + (f" ◀ {html.escape(chosen_name)}" if c.token_id == chosen_id else "")
         for c in rows
     ]
@@ -157,45 +162,72 @@ def context_attention_figure(
     return _layout(figure, title, 380)
 
 
-def surprisal_figure(
+def surprisal_chart(
     tokens: Sequence[str],
     nll: np.ndarray,
     *,
-    title: str = "",
     token_title: str = "token",
     value_name: str = "surprisal −log p (nats)",
-) -> go.Figure:
-    """One bar per predicted token (``tokens[1:]``, as ``nll`` has one entry fewer), its
-    height and colour the surprisal -log p(x_i | x_<i)."""
+    prob_name: str = "p",
+    height: int = 320,
+) -> alt.TopLevelMixin:
+    """An altair bar per predicted token (``tokens[1:]``, as ``nll`` has one entry fewer):
+    height and colour the surprisal -log p(x_i | x_<i). The pointer's bar gets a rule and
+    a tooltip (position, token, surprisal, p). Positions are the x axis, labelled by
+    their tokens, so repeated tokens stay apart."""
     nll = np.asarray(nll, dtype=float)
     if len(tokens) != nll.shape[0] + 1:
         raise ValueError(f"{len(tokens)} tokens need {len(tokens) - 1} surprisals, not {len(nll)}")
-    shown = [token_label(token) for token in tokens[1:]]
-    x = list(range(1, len(tokens)))
+    shown = [_chart_label(token) for token in tokens[1:]]
+    frame = pd.DataFrame(
+        {"position": range(1, len(tokens)), "token": shown, "nll": nll, "p": np.exp(-nll)}
+    )
     step = max(1, -(-len(shown) // MAX_TICK_LABELS))
-    figure = go.Figure(
-        go.Bar(
-            x=x,
-            y=nll,
-            marker={"color": nll, "colorscale": SURPRISAL_SCALE, "cmin": 0.0},
-            customdata=np.stack([shown, [f"{np.exp(-v):.2%}" for v in nll]], axis=-1),
-            hovertemplate=(
-                "%{x}: %{customdata[0]}<br>%{y:.3f}<br>p = %{customdata[1]}<extra></extra>"
-            ),
-        )
+    # Vega reads the tick text from this list by position (a JSON array is a Vega literal).
+    ticks = json.dumps(shown)
+    x = alt.X(
+        "position:O",
+        title=token_title,
+        axis=alt.Axis(
+            labelExpr=f"datum.value % {step} == 1 % {step} ? {ticks}[datum.value - 1] : ''",
+            labelAngle=-60 if len(shown) > 12 else 0,
+            labelFontSize=14 if len(shown) <= 12 else 11,
+        ),
     )
-    figure.update_layout(
-        yaxis={"title": {"text": html.escape(value_name)}, "rangemode": "tozero"},
-        xaxis={
-            "title": {"text": html.escape(token_title)},
-            "tickmode": "array",
-            "tickvals": x[::step],
-            "ticktext": shown[::step],
-            "tickangle": -60 if len(shown) > 12 else 0,
-        },
+    nearest = alt.selection_point(
+        fields=["position"], nearest=True, on="pointerover", empty=False, clear="pointerout"
     )
-    figure.update_xaxes(tickfont={"size": 14 if len(shown) <= 12 else 11})
-    return _layout(figure, title, 380)
+    tooltip = [
+        alt.Tooltip("position:O", title="#"),
+        alt.Tooltip("token:N", title=token_title),
+        alt.Tooltip("nll:Q", title=value_name, format=".3f"),
+        alt.Tooltip("p:Q", title=prob_name, format=".2%"),
+    ]
+    colour = alt.Color("nll:Q", scale=alt.Scale(scheme=SURPRISAL_SCHEME, domainMin=0), legend=None)
+    bars = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(x=x, y=alt.Y("nll:Q", title=value_name), color=colour, tooltip=tooltip)
+        .add_params(nearest)
+    )
+    rule = (
+        alt.Chart(frame)
+        .mark_rule(color=RULE_COLOUR, strokeWidth=1.5)
+        .encode(x=x, tooltip=tooltip)
+        .transform_filter(nearest)
+    )
+    return (
+        alt.layer(bars, rule)
+        .properties(height=height, width="container")
+        .configure(font=FONT_FAMILY)
+        .configure_axis(gridColor=GRID_COLOUR, labelFontSize=12, titleFontSize=13)
+        .configure_view(strokeWidth=0)
+    )
+
+
+def _chart_label(text: str, max_chars: int = 14) -> str:
+    """A token as chart text (Vega draws plain text: visible whitespace, no escaping)."""
+    return short_label(text.translate(WHITESPACE_MARKS) if text else "∅", max_chars)
 
 
 def logit_lens_figure(

@@ -15,6 +15,8 @@ are merged into one group rather than splitting the token between groups.
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,6 +41,8 @@ WORD_PATTERN = regex.compile(
     r"|(?:(?!\p{Han})\w)+(?:['’](?:(?!\p{Han})\w)+)*|\X"
 )
 BYTE_FALLBACK_PIECE = regex.compile(r"<0x([0-9A-Fa-f]{2})>")  # sentencepiece byte tokens
+_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
 VISIBLE_WHITESPACE = str.maketrans({"\n": "↵", "\t": "⇥", "\r": "␍"})
 
 
@@ -114,12 +118,28 @@ class Tokenization:
         }
 
 
+def tokenizer_lock(tokenizer: Any) -> threading.RLock:
+    """The lock of one tokenizer object. Fast tokenizers are not safe to call from several
+    threads at once, and one tokenizer serves every session of a server."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(tokenizer)
+        if lock is None:
+            lock = _LOCKS[tokenizer] = threading.RLock()
+        return lock
+
+
 def tokenize(tokenizer: Any, text: str, add_special_tokens: bool = False) -> Tokenization:
-    """Tokenize ``text`` with a Hugging Face tokenizer and group the tokens.
+    """Tokenize ``text`` with a Hugging Face tokenizer and group the tokens (holding the
+    tokenizer's lock).
 
     Raises ``InputError`` for a non-string, empty or over-long (``MAX_TOKENIZE_CHARS``) text.
     """
     _check_text(text)
+    with tokenizer_lock(tokenizer):
+        return _tokenize(tokenizer, text, add_special_tokens)
+
+
+def _tokenize(tokenizer: Any, text: str, add_special_tokens: bool) -> Tokenization:
     ids, offsets = _encode(tokenizer, text, add_special_tokens)
     pieces = tokenizer.convert_ids_to_tokens(ids)
     texts = tokenizer.batch_decode(

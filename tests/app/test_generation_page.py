@@ -9,7 +9,6 @@ import pytest
 from apptest_pages import ROOT, TIMEOUT_S, assert_clean, open_page
 from streamlit.testing.v1 import AppTest
 
-from llm_core.generation import decoding
 from llm_core.generation.generate import (
     MAX_PROMPT_CHARS,
     build_prompt_ids,
@@ -17,8 +16,12 @@ from llm_core.generation.generate import (
     next_token_distribution,
 )
 from llm_core.generation.sampling import GenerationSettings
+from llm_core.serving.batch import DecodeBatch
+from llm_core.serving.worker import ModelWorker
+from ui.compare_strategies import COMPARE_KEY
 from ui.generation_controls import DEFAULT_PROMPTS, EXAMPLES
-from ui.generation_state import COMPARE_KEY, LIVE_KEY, RUN_KEY, WALK_KEY, LiveRun, Request
+from ui.generation_runs import LIVE_KEY, RUN_KEY, LiveRun, make_request
+from ui.step_through import WALK_KEY
 
 pytestmark = pytest.mark.app
 
@@ -27,7 +30,22 @@ N_NEW = 6
 
 
 def chips(at) -> list[str]:
-    return [h.proto.body for h in at.get("html") if 'class="gnc"' in h.proto.body]
+    """The chip blocks shown, without their style sheet."""
+    bodies = [h.proto.body for h in at.get("html") if 'class="tc"' in h.proto.body]
+    return [body.split("</style>", 1)[-1] for body in bodies]
+
+
+def count_model_work(monkeypatch) -> list[str]:
+    """Every forward pass of a generation and every call the model's worker runs, listed."""
+    work: list[str] = []
+    forward, call = DecodeBatch._forward, ModelWorker._call
+    monkeypatch.setattr(
+        DecodeBatch, "_forward", lambda self, *a: work.append("forward") or forward(self, *a)
+    )
+    monkeypatch.setattr(
+        ModelWorker, "_call", lambda self, *a: work.append("call") or call(self, *a)
+    )
+    return work
 
 
 def metrics(at) -> dict[str, str]:
@@ -66,21 +84,18 @@ def test_greedy_shows_what_the_engine_generates(default_model, monkeypatch):
     assert shown["Probability"] == f"{step.prob:.2%}" and shown["Rank"] == "1"
     assert shown["After filters"] == shown["Probability"]  # greedy: no filters
     body = chips(at)[0]
-    assert body.count("gnc-chip gnc-prompt") == len(run.request.prompt_ids)
-    assert body.count("gnc-chip gnc-selected") == 1
+    assert body.count("tc-chip tc-prompt") == len(run.request.prompt_ids)
+    assert body.count('class="tc-chip tc-selected') == 1
     assert "little robot" not in body  # prompt chips are tokens, not the raw text
     assert any(f"{N_NEW} tokens" in caption.value for caption in at.caption)
-    # Changing the step, layer and head redraws from the recorded steps: no forward pass.
-    calls = []
-    feed = decoding.KVDecoder.feed
-    monkeypatch.setattr(
-        decoding.KVDecoder, "feed", lambda self, ids: calls.append(1) or feed(self, ids)
-    )
+    # Changing the step, layer and head redraws from the recorded steps: no model work.
+    work = count_model_work(monkeypatch)
     at.select_slider(key="gen_step").set_value(3).run()
     at.select_slider(key="gen_att_layer").set_value(29).run()
     at.selectbox(key="gen_att_head").set_value(8).run()
+    at.run()  # a rerun that changes nothing
     assert_clean(at)
-    assert calls == []
+    assert work == []
     step = run.sequences[0].steps[3]
     assert metrics(at)["Probability"] == f"{step.prob:.2%}"
     attention = [c for c in at.get("plotly_chart") if c.proto.id.endswith("-gen_attention_chart")]
@@ -128,7 +143,8 @@ def test_a_stopped_run_keeps_its_tokens(default_model):
     ids = build_prompt_ids(default_model.tokenizer, DEFAULT_PROMPTS["en"])
     settings = GenerationSettings(max_new_tokens=N_NEW, capture_attention=True)
     steps = generate(default_model, ids, settings).steps
-    request = Request("default", DEFAULT_PROMPTS["en"], False, "", tuple(ids), settings)
+    request = make_request(default_model, "default", DEFAULT_PROMPTS["en"], False, "", settings)
+    assert request.prompt_ids == tuple(ids)
     # What a Stop click leaves behind: the run was interrupted after three steps.
     at.session_state[LIVE_KEY] = LiveRun(request, list(steps[:3]))
     at.run()
@@ -163,7 +179,7 @@ def test_step_through_continues_from_a_picked_token(default_model):
     assert_clean(at)
     after_pick = next_token_distribution(default_model, ids + first_two + [third])
     assert at.session_state[WALK_KEY]["steps"][3].token_id == after_pick.top_before[0].token_id
-    assert "gnc-picked" in chips(at)[-1]
+    assert 'class="tc-chip tc-picked' in chips(at)[-1]
     at.button(key="gen_walk_undo").click().run()
     assert len(at.session_state[WALK_KEY]["steps"]) == 3
 

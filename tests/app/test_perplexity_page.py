@@ -31,6 +31,14 @@ def figure(at, key: str) -> dict:
     return json.loads(chart.proto.spec)
 
 
+def surprisal_bars(at):
+    """The rows the surprisal chart (altair) draws: position, token, nll, p."""
+    import pyarrow as pa
+
+    (chart,) = [c for c in at.get("vega_lite_chart") if '"nll"' in c.proto.spec]
+    return pa.ipc.open_stream(chart.proto.datasets[0].data.data).read_all().to_pandas()
+
+
 def direct_perplexity(loaded, ids: list[int]) -> float:
     with torch.inference_mode():
         logits = loaded.model(input_ids=torch.tensor([ids])).logits[0, :-1].double()
@@ -49,8 +57,10 @@ def test_default_text_with_and_without_a_start_token(default_model):
     assert shown["Perplexity"] == f"{direct_perplexity(default_model, ids):,.2f}"
     assert shown["Predicted tokens"] == str(len(ids) - 1)
     assert 1 < float(shown["Perplexity"].replace(",", "")) < 100  # a real model, a plain sentence
-    bars = figure(at, "ppl_surprisal")["data"][0]
-    assert len(bars["x"]) == len(ids) - 1
+    bars = surprisal_bars(at)
+    assert list(bars["position"]) == list(range(1, len(ids)))
+    np.testing.assert_allclose(bars["nll"], perplexity(default_model, ids).nll, rtol=1e-5)
+    assert list(bars["token"]) == ["The", "␣cat", "␣sat", "␣on", "␣the", "␣mat"]
     at.radio(key="ppl_start").set_value("").run()
     assert_clean(at)
     plain = perplexity(default_model, SEED_TEXT)
@@ -106,7 +116,7 @@ def test_chinese_page():
     assert_clean(at)
     assert at.title[0].value == "困惑度与 logit lens"
     assert {"困惑度", "被预测的词元数"} <= set(metrics(at))
-    chips = [h.proto.body for h in at.get("html") if 'class="gnc"' in h.proto.body][0]
+    chips = [h.proto.body for h in at.get("html") if 'class="tc"' in h.proto.body][0]
     for char in "我爱吃苹果":
         assert char in chips
     assert np.isfinite(float(metrics(at)["困惑度"].replace(",", "")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -31,7 +32,7 @@ def _metrics(at) -> dict[str, str]:
 
 def _chips(at) -> list[str]:
     """Bodies of the chip blocks (st.html)."""
-    return [h.proto.body for h in at.get("html") if 'class="tkc"' in h.proto.body]
+    return [h.proto.body for h in at.get("html") if 'class="tc tc-boxed"' in h.proto.body]
 
 
 def _table(at):
@@ -70,8 +71,8 @@ def test_editing_text_and_level_updates_counts_and_link():
     assert at.query_params["level"] == "word"
     chips = _chips(at)[0]
     # One word chip for 苹果 holding its four tokens (three byte fragments and 果).
-    assert chips.count('class="tkc-chip') == 4  # 我 / 爱 / 吃 / 苹果
-    assert "苹果</span>" in chips and chips.count("tkc-tok") >= 11
+    assert chips.count('class="tc-chip') == 4  # 我 / 爱 / 吃 / 苹果
+    assert "苹果</span>" in chips and len(re.findall('class="tc-box[" ]', chips)) >= 11
 
 
 def test_link_sets_text_and_level():
@@ -105,7 +106,7 @@ def test_bad_or_huge_text_shows_a_message_not_a_traceback():
     at.text_area(key="tok_text").set_value("a " * 2_500).run()
     assert_clean(at)
     assert not at.error
-    assert _chips(at)[0].count('class="tkc-chip') == 2_000
+    assert _chips(at)[0].count('class="tc-chip') == 2_000
     n_tokens = _metrics(at)["Tokens"]
     assert any(f"first 2,000 of {n_tokens} chips" in c.value for c in at.caption)
 
@@ -120,7 +121,7 @@ def test_markup_and_special_tokens_are_shown_as_text():
     assert all("<script" not in body and "</script" not in body for body in bodies)
     chips = _chips(at)[0]
     assert "&lt;" in chips and "&gt;" in chips
-    assert "tkc-special" in chips and "&lt;|im_start|&gt;" in chips
+    assert 'class="tc-chip tc-special' in chips and "&lt;|im_start|&gt;" in chips
 
 
 def test_compare_with_a_saved_output_and_a_failing_spec(isolated_outputs, tiny_model_dirs):

@@ -12,7 +12,7 @@ from browsing import EXCEPTION, SCREENSHOTS, choose_language, open_app, wait_idl
 pytestmark = pytest.mark.browser
 
 TALL = {"width": 1400, "height": 2600}  # Streamlit scrolls inside the page: show it all
-GENERATED = "[data-testid='stMain'] .gnc-chip:not(.gnc-prompt):not(.gnc-weight)"
+GENERATED = "[data-testid='stMain'] .tc-chip:not(.tc-prompt):not(.tc-weight)"
 RUN_TIMEOUT_MS = 180_000  # a generation on a CPU shared with other work
 
 
@@ -60,7 +60,7 @@ def test_chinese_generation_and_step_through(page, app_url):
     page.get_by_text(re.compile(r"\d+ 个词元 · ")).wait_for(timeout=RUN_TIMEOUT_MS)
     wait_idle(page)
     assert count(page, EXCEPTION) == 0
-    prompt = page.locator("[data-testid='stMain'] .gnc-prompt").all_inner_texts()
+    prompt = page.locator("[data-testid='stMain'] .tc-prompt").all_inner_texts()
     assert set("".join(prompt)) == set("今天天气真好")  # byte fragments show their character
     assert count(page, GENERATED) > 0
     page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=RUN_TIMEOUT_MS)
@@ -82,7 +82,7 @@ def test_perplexity_and_logit_lens(page, app_url):
     lens = page.locator("[data-testid='stPlotlyChart']").filter(has_text="embeddings")
     lens.wait_for(timeout=RUN_TIMEOUT_MS)
     assert count(page, EXCEPTION) == 0
-    chips = page.locator("[data-testid='stMain'] .gnc-chip").all_inner_texts()
+    chips = page.locator("[data-testid='stMain'] .tc-chip").all_inner_texts()
     assert chips == ["<|endoftext|>", "The", " cat", " sat", " on", " the", " mat"]
     page.screenshot(path=str(SCREENSHOTS / "perplexity-en.png"), full_page=True)
     choose_language(page, "中文")

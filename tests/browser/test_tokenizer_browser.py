@@ -7,7 +7,7 @@ from browsing import EXCEPTION, SCREENSHOTS, open_app, wait_idle
 
 pytestmark = pytest.mark.browser
 
-CHIPS = "[data-testid='stMain'] .tkc"
+CHIPS = "[data-testid='stMain'] .tc"
 
 
 def _open_tokenizer(page, app_url) -> None:

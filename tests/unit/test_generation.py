@@ -188,6 +188,21 @@ def test_next_token_distribution_matches_first_step(models):
         dist.prob_of(10**9)
 
 
+def test_step_through_choice_and_rank_come_from_the_distribution(models):
+    loaded = models["llama"]
+    ids = prompt_ids(loaded)
+    greedy = next_token_distribution(loaded, ids, GenerationSettings(max_new_tokens=1))
+    assert greedy.model_choice(GenerationSettings(), 0) == int(np.argmax(greedy.probs_before))
+    assert greedy.rank_of(greedy.top_before[3].token_id) == 4
+    settings = GenerationSettings(do_sample=True, top_k=3, seed=9, max_new_tokens=1)
+    dist = next_token_distribution(loaded, ids, settings)
+    draws = [dist.model_choice(settings, index) for index in range(40)]
+    assert draws == [dist.model_choice(settings, index) for index in range(40)]  # seeded
+    assert set(draws) <= {c.token_id for c in dist.top_after} and len(set(draws)) > 1
+    with pytest.raises(InputError):
+        dist.rank_of(10**9)
+
+
 # ---------------------------------------------------------------------------- sampling
 
 

@@ -130,6 +130,51 @@ def test_generate_bad_flags_are_clean_errors(capsys, llama, flags, words):
     assert captured.err.startswith("error: ")
 
 
+def test_prompts_file_runs_one_batch_each_result_as_alone(capsys, llama, tmp_path):
+    model, loaded = llama
+    prompts = [PROMPT, "Hello world!", "床前明月光，疑是地上霜。举头望明月"]
+    file = tmp_path / "prompts.txt"
+    file.write_text("\n".join([prompts[0], "", prompts[1], "  ", prompts[2]]), encoding="utf-8")
+    flags = ["--max-new-tokens", "7", "--temperature", "0.9", "--seed", "3"]
+    code, out = run_json(capsys, "generate", "--model", model, "--prompts-file", str(file), *flags)
+    assert code == 0
+    assert [r["prompt"] for r in out["results"]] == prompts  # blank lines skipped
+    settings = GenerationSettings(do_sample=True, temperature=0.9, seed=3, max_new_tokens=7)
+    for prompt, result in zip(prompts, out["results"], strict=True):
+        alone = generate(loaded, build_prompt_ids(loaded.tokenizer, prompt), settings)
+        assert [s["token_id"] for s in result["steps"]] == list(alone.token_ids)
+        assert result["text"] == alone.text and result["finish_reason"] == alone.finish_reason
+        np.testing.assert_allclose(
+            [s["prob"] for s in result["steps"]], [s.prob_after for s in alone.steps], atol=1e-4
+        )
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (None, "No prompts file"),
+        (b"\n  \n", "no prompts"),
+        (b"\xff\xfe\x00h\x00i", "binary"),
+        ("caf\u00e9".encode("latin-1"), "not UTF-8"),
+    ],
+)
+def test_bad_prompts_files_are_clean_errors(capsys, llama, tmp_path, content, words):
+    file = tmp_path / "prompts.txt"
+    if content is not None:
+        file.write_bytes(content)
+    code = cli.main(["generate", "--json", "--model", llama[0], "--prompts-file", str(file)])
+    assert code == 2
+    assert words in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_prompt_and_prompts_file_together_are_refused(capsys, llama, tmp_path):
+    file = tmp_path / "p.txt"
+    file.write_text("hi\n", encoding="utf-8")
+    argv = ["generate", "--json", "--model", llama[0], "--prompt", "x", "--prompts-file", str(file)]
+    assert cli.main(argv) == 2
+    assert "--prompts-file" in json.loads(capsys.readouterr().out)["error"]
+
+
 @pytest.mark.parametrize("command", ["generate", "perplexity", "logit-lens"])
 def test_missing_text_is_a_clean_error(capsys, llama, command):
     code = cli.main([command, "--json", "--model", llama[0]])

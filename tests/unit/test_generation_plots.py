@@ -1,10 +1,10 @@
-"""Figures of generation, surprisal and the logit lens, and the coloured chips: built from
-real engine results on tiny models, they must carry exactly the engine's numbers, escape
-token text, and reject mismatched shapes."""
+"""Figures of generation, surprisal and the logit lens: built from real engine results on
+tiny models, they must carry exactly the engine's numbers, escape token text, and reject
+mismatched shapes."""
 
 from __future__ import annotations
 
-import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -17,21 +17,8 @@ from llm_core.models.loading import load_model
 from llm_core.plots.generation import (
     context_attention_figure,
     logit_lens_figure,
-    surprisal_figure,
+    surprisal_chart,
     top_k_figure,
-)
-from ui.generation_chips import (
-    Chip,
-    PieceDecoder,
-    chips_html,
-    fragment_labels,
-    make_chips,
-    probability_colour,
-    readable_candidates,
-    readable_token,
-    surprisal_chips,
-    token_pieces,
-    weight_chips_html,
 )
 
 PROMPT = "我爱吃苹果。The cat"
@@ -75,14 +62,23 @@ def test_top_k_figure_escapes_token_text():
     assert "<b>" not in "".join(labels)
 
 
-def test_surprisal_figure_plots_the_nll(llama):
+def test_surprisal_chart_plots_the_nll_with_a_hover_rule(llama):
     result = perplexity(llama, SEED_TEXT)
-    figure = surprisal_figure(result.tokens, result.nll)
-    np.testing.assert_allclose(values(figure.data[0].y), result.nll, rtol=1e-6)
-    assert list(figure.data[0].x) == list(range(1, len(result.tokens)))
-    assert list(figure.layout.xaxis.ticktext) == ["␣cat", "␣sat", "␣on", "␣the", "␣mat"]
+    spec = surprisal_chart(result.tokens, result.nll, token_title="词元").to_dict()
+    (rows,) = spec["datasets"].values()
+    np.testing.assert_allclose([row["nll"] for row in rows], result.nll, rtol=1e-6)
+    np.testing.assert_allclose([row["p"] for row in rows], np.exp(-result.nll), rtol=1e-6)
+    assert [row["position"] for row in rows] == list(range(1, len(result.tokens)))
+    assert [row["token"] for row in rows] == ["␣cat", "␣sat", "␣on", "␣the", "␣mat"]
+    bars, rule = spec["layer"]
+    assert bars["mark"]["type"] == "bar" and rule["mark"]["type"] == "rule"
+    assert rule["transform"] == [{"filter": {"param": spec["params"][0]["name"], "empty": False}}]
+    labels = bars["encoding"]["x"]["axis"]["labelExpr"]
+    assert json.dumps(["␣cat", "␣sat", "␣on", "␣the", "␣mat"]) in labels  # ticks by position
+    assert bars["encoding"]["x"]["title"] == "词元"
+    assert "Noto Sans CJK SC" in spec["config"]["font"]
     with pytest.raises(ValueError, match="surprisals"):
-        surprisal_figure(result.tokens, result.nll[:-1])
+        surprisal_chart(result.tokens, result.nll[:-1])
 
 
 def test_logit_lens_figure_cells_are_the_lens(llama):
@@ -111,78 +107,3 @@ def test_context_attention_figure(llama):
     np.testing.assert_allclose(values(mean.y).sum(), 1.0, atol=1e-5)
     with pytest.raises(ValueError, match="labels"):
         context_attention_figure(labels[:-1], weights[3], weights.mean(0))
-
-
-# ---------------------------------------------------------------------------- chips
-
-
-def test_pieces_rebuild_the_text_and_merge_byte_fragments(llama):
-    tokenizer = llama.tokenizer
-    text = "龘我爱吃苹果。The cat sat"
-    ids = tokenizer(text)["input_ids"]
-    pieces = token_pieces(tokenizer, ids)
-    assert "".join(pieces) == tokenizer.decode(ids) == text
-    # 龘 takes three single-byte tokens: two complete nothing, the third completes it
-    assert pieces[:3] == ["", "", "龘"]
-    # 我爱吃苹果 tokens straddle characters: each shows the characters it completes
-    assert pieces[3:8] == ["我", "爱", "吃", "苹", "果"]
-    assert fragment_labels(pieces)[:3] == ["龘", "龘", "龘"]
-    assert fragment_labels(["", "a", ""]) == ["a", "a", "\ufffd"]  # still partial at the end
-    decoder = PieceDecoder(tokenizer, ids[:3])  # a prefix seeds the window only
-    assert "".join(decoder.push(i) for i in ids[3:]) == tokenizer.decode(ids[3:])
-
-
-def test_generated_pieces_equal_the_generated_text(llama):
-    ids = build_prompt_ids(llama.tokenizer, PROMPT)
-    result = generate(
-        llama, ids, GenerationSettings(max_new_tokens=20, stop_at_eos=False, do_sample=True)
-    )
-    pieces = token_pieces(llama.tokenizer, result.token_ids, ids[-1:])
-    assert "".join(pieces) == llama.tokenizer.decode(list(result.token_ids)).rstrip("\ufffd")
-
-
-def test_chips_escape_and_colour():
-    chips = [
-        Chip("<script>alert(1)</script>", 0.9, 'say "hi"'),
-        Chip("a\nb", None),
-        Chip("x", 0.0, selected=True, picked=True),
-    ]
-    html = chips_html(chips)
-    assert "<script>" not in html and "&lt;script&gt;" in html
-    assert 'title="say &quot;hi&quot;"' in html
-    assert "gnc-prompt" in html and "gnc-selected gnc-chip" not in html
-    assert html.count('class="gnc-chip') == 3 and "gnc-br" in html
-    assert probability_colour(0.0) == "#f8b4b4" and probability_colour(1.0) == "#a7e3a1"
-    assert probability_colour(-3) == probability_colour(0.0)
-    assert probability_colour(0.5) == "#fde68a"
-    weights = weight_chips_html(["<i>", "b"], [0.25, 0.75])
-    assert "&lt;i&gt;" in weights and "rgba(49,130,189,1.000)" in weights
-
-
-def test_steps_are_frozen_for_the_page(llama):
-    step = generate(llama, [5, 6, 7], GenerationSettings(max_new_tokens=1)).steps[0]
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        step.prob = 1.0
-
-
-def test_byte_fragments_are_labelled_by_their_bytes(llama):
-    tokenizer = llama.tokenizer
-    ids = tokenizer("龘")["input_ids"]  # three single-byte tokens
-    labels = [readable_token(tokenizer, i, tokenizer.decode([i])) for i in ids]
-    assert labels == [f"\ufffd[{byte:02X}]" for byte in "龘".encode()]
-    assert readable_token(tokenizer, 5, "cat") == "cat"
-    candidates = (TokenProb(ids[0], "\ufffd", 0.5), TokenProb(ids[1], "\ufffd", 0.5))
-    assert [c.token for c in readable_candidates(tokenizer, candidates)] == labels[:2]
-
-
-def test_surprisal_chips_colour_by_exp_minus_nll(llama):
-    result = perplexity(llama, SEED_TEXT)
-    pieces = token_pieces(llama.tokenizer, result.token_ids)
-    chips = surprisal_chips(pieces, result.nll, "first", "{nll}|{prob}", start_token=True)
-    assert [chip.text for chip in chips] == ["The", " cat", " sat", " on", " the", " mat"]
-    assert chips[0].prob is None and chips[0].special and chips[0].title == "first"
-    for chip, nll in zip(chips[1:], result.nll, strict=True):
-        assert chip.prob == pytest.approx(np.exp(-nll), rel=1e-6)
-        assert chip.title == f"{nll:.2f}|{np.exp(-nll):.1%}"
-    fragments = make_chips(["", "龘", "x"], [0.1, 0.2, 0.3])
-    assert [(c.text, c.fragment) for c in fragments] == [("龘", True), ("龘", False), ("x", False)]

@@ -43,4 +43,17 @@ STRINGS = {
         "en": "Showing the default model instead.",
         "zh": "改为显示默认模型。",
     },
+    "serve.waiting": {
+        "en": "{n} requests ahead of you, about {s} s",
+        "zh": "前面还有 {n} 个请求，大约 {s} 秒",
+    },
+    "serve.waiting_one": {
+        "en": "1 request ahead of you, about {s} s",
+        "zh": "前面还有 1 个请求，大约 {s} 秒",
+    },
+    "serve.waiting_unknown": {
+        "en": "{n} request(s) ahead of you…",
+        "zh": "前面还有 {n} 个请求……",
+    },
+    "serve.starting": {"en": "Starting…", "zh": "即将开始……"},
 }

@@ -1,0 +1,285 @@
+"""Continuous batching: many sequences decoded in one forward pass, each as if alone.
+
+Rows share one KV cache, left-padded: ``mask`` [row, column] is 1 where a column holds
+one of that row's tokens and 0 where it is padding. Each decode step feeds every row's
+last token in one forward pass with a 2-D attention mask over the past and new columns
+and per-row ``position_ids`` (how many tokens the row has before this one). In
+transformers the causal mask is built on columns (the cache length is the query offset)
+and positions only feed RoPE or the position embeddings, so each row gets the positions
+it has alone; eager attention adds the dtype's minimum to masked keys before the softmax,
+so padding gets weight exactly 0 and each row's attention over its own keys, its
+logits and its probabilities are those of the row alone (up to float rounding, ~1e-6).
+
+Joining: new sequences are prefilled together (left-padded the same way); their cache
+is padded on the left to the batch's length (or the batch's to theirs) and concatenated
+along the row axis. Leaving: rows are dropped with an index, and columns no row uses any
+more (padding only) are cut from the left, so the cache stays as long as its longest
+row. Every row keeps its own settings, ``torch.Generator`` and piece decoder, and its
+steps are made by the same ``choose_tokens`` as a generation alone.
+
+Only models whose cache is a plain ``DynamicCache`` of full-attention layers (Llama,
+Qwen2 without a sliding window, GPT-2) are batched (``can_batch``); others run alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from llm_core.generation.choosing import Chooser, choose_tokens
+from llm_core.generation.decoding import eos_ids, finish_reason_of, last_query_attention
+from llm_core.generation.sampling import GenerationSettings, GenerationStep
+from llm_core.models.anatomy import attention_modules
+from llm_core.models.loading import LoadedModel
+from llm_core.text.pieces import PieceDecoder, VocabularyText
+
+if TYPE_CHECKING:  # torch loads lazily: ``import llm_core`` stays fast without it
+    import torch
+    from transformers import DynamicCache
+
+MAX_BATCH_ROWS = 32  # sequences decoded together; more wait for a row to free
+# Tokens prefilled in one forward pass (rows x longest prompt): bounds the [row, head,
+# query, key] attention weights of a join, ~150 MB per layer at 4,096 on SmolLM2.
+MAX_PREFILL_TOKENS = 4096
+
+
+@dataclass(eq=False)
+class Row:
+    """One sequence being generated: its request (``owner``, any object the caller
+    wants back), settings, own sampling generator, tokens so far, piece decoder."""
+
+    owner: Any
+    settings: GenerationSettings
+    sequence: int
+    context: list[int]
+    n_prompt: int
+    generator: torch.Generator  # seeded once, this row's own
+    pieces: PieceDecoder
+    index: int = 0  # steps made so far
+    done: bool = False
+
+    @property
+    def generated(self) -> list[int]:
+        return self.context[self.n_prompt :]
+
+
+def can_batch(loaded: LoadedModel) -> bool:
+    """True when the model's cache is plain full-attention ``DynamicLayer``s (see module doc)."""
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    try:
+        layers = DynamicCache(config=loaded.model.config).layers
+    except Exception:  # a config transformers cannot lay a cache out for
+        return False
+    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+
+
+def new_row(
+    loaded: LoadedModel,
+    owner: Any,
+    prompt_ids: Sequence[int],
+    settings: GenerationSettings,
+    sequence: int,
+    seed: int,
+) -> Row:
+    import torch
+
+    context = [int(t) for t in prompt_ids]
+    generator = torch.Generator().manual_seed(seed)
+    pieces = PieceDecoder(loaded.tokenizer, context)
+    return Row(owner, settings, sequence, context, len(context), generator, pieces)
+
+
+class DecodeBatch:
+    """The rows decoding together over one left-padded KV cache (see module doc).
+
+    Call every method with ``loaded.lock`` held: each one runs the model or its tokenizer.
+    ``join`` and ``step`` return one ``(row, step)`` per row, where ``step`` is the
+    ``GenerationStep`` made (with its finish reason) or the exception that failed that
+    row alone; the caller then ``drop``s finished rows.
+    """
+
+    def __init__(self, loaded: LoadedModel, texts: VocabularyText | None = None) -> None:
+        self.loaded = loaded
+        self.rows: list[Row] = []
+        self.cache: DynamicCache | None = None  # keys/values [row, kv_head, column, head_dim]
+        self.mask: torch.Tensor | None = None  # [row, column] long: 1 = a token, 0 = padding
+        self.texts = texts or VocabularyText(loaded.tokenizer)  # lone-token decodes, kept
+        self.ends = eos_ids(loaded)
+        self.modules = attention_modules(loaded.model, loaded.description.n_layers)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def n_columns(self) -> int:
+        return 0 if self.mask is None else int(self.mask.shape[1])
+
+    # ------------------------------------------------------------------ joining
+
+    def join(self, rows: Sequence[Row]) -> list[tuple[Row, GenerationStep | Exception]]:
+        """Prefill ``rows`` together (left-padded), take each one's first token, and add
+        them to the batch."""
+        import torch
+
+        longest = max(len(row.context) for row in rows)
+        ids = torch.zeros(len(rows), longest, dtype=torch.long)  # padding: id 0, masked
+        mask = torch.zeros(len(rows), longest, dtype=torch.long)
+        for i, row in enumerate(rows):
+            ids[i, longest - len(row.context) :] = torch.tensor(row.context)
+            mask[i, longest - len(row.context) :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # [row, column]
+        logits, attention, cache = self._forward(rows, ids, mask, positions, None)
+        results = self._choose(rows, logits, attention, mask)
+        self._merge(rows, cache, mask)
+        return results
+
+    def _merge(self, rows: Sequence[Row], cache: DynamicCache, mask: torch.Tensor) -> None:
+        """Add prefilled rows (their ``cache`` and [row, column] ``mask``) to the batch."""
+        import torch
+
+        if self.cache is None:
+            self.rows, self.cache, self.mask = list(rows), cache, mask
+            return
+        width = max(self.n_columns, mask.shape[1])
+        for mine, theirs in zip(self.cache.layers, cache.layers, strict=True):
+            mine.keys = torch.cat([_pad_left(mine.keys, width), _pad_left(theirs.keys, width)])
+            mine.values = torch.cat(
+                [_pad_left(mine.values, width), _pad_left(theirs.values, width)]
+            )
+        self.mask = torch.cat([_pad_left(self.mask, width), _pad_left(mask, width)])
+        self.rows += list(rows)
+
+    # ------------------------------------------------------------------ decoding
+
+    def step(self) -> list[tuple[Row, GenerationStep | Exception]]:
+        """One decode step of every row: feed its last token, choose its next."""
+        import torch
+
+        ids = torch.tensor([[row.context[-1]] for row in self.rows], dtype=torch.long)
+        positions = self.mask.sum(-1, keepdim=True)  # [row, 1]: tokens before the new one
+        mask = torch.cat([self.mask, torch.ones(len(self.rows), 1, dtype=torch.long)], dim=1)
+        logits, attention, self.cache = self._forward(self.rows, ids, mask, positions, self.cache)
+        self.mask = mask
+        return self._choose(self.rows, logits, attention, mask)
+
+    def _forward(
+        self,
+        rows: Sequence[Row],
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        positions: torch.Tensor,
+        cache: DynamicCache | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, DynamicCache]:
+        """One forward pass -> (logits [row, d_vocab], attention [row, layer, head,
+        column] of the last position or None, the cache)."""
+        import torch
+
+        capture = any(row.settings.capture_attention for row in rows)
+        with torch.inference_mode(), last_query_attention(self.modules if capture else []) as kept:
+            output = self.loaded.model(
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=positions,
+                cache=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            attention = torch.stack(kept, dim=1) if capture else None
+        return output.logits[:, -1, :].float(), attention, output.cache
+
+    def _choose(
+        self,
+        rows: Sequence[Row],
+        logits: torch.Tensor,
+        attention: torch.Tensor | None,
+        mask: torch.Tensor,
+    ) -> list[tuple[Row, GenerationStep | Exception]]:
+        import torch
+
+        choosers = []
+        for i, row in enumerate(rows):
+            kept = None
+            if attention is not None and row.settings.capture_attention:
+                columns = mask[i].nonzero()[:, 0]  # this row's own keys, in order
+                kept = attention[i][:, :, columns].numpy()  # [layer, head, key_pos]
+            choosers.append(
+                Chooser(row.context, row.settings, row.generator, row.sequence, row.index,
+                        row.pieces, kept)
+            )  # fmt: skip
+        try:
+            with torch.inference_mode():
+                made: list[GenerationStep | Exception] = list(
+                    choose_tokens(self.texts, logits, choosers)
+                )
+        except Exception:  # find the row at fault: it fails alone, the others go on
+            made = [self._choose_alone(logits[i : i + 1], c) for i, c in enumerate(choosers)]
+        results: list[tuple[Row, GenerationStep | Exception]] = []
+        for row, step in zip(rows, made, strict=True):
+            if not isinstance(step, Exception):
+                step = self._advance(row, step)
+            else:
+                row.done = True
+            results.append((row, step))
+        return results
+
+    def _choose_alone(self, logits: torch.Tensor, chooser: Chooser) -> GenerationStep | Exception:
+        import torch
+
+        try:
+            with torch.inference_mode():
+                return choose_tokens(self.texts, logits, [chooser])[0]
+        except Exception as error:
+            return error
+
+    def _advance(self, row: Row, step: GenerationStep) -> GenerationStep | Exception:
+        """Append the chosen token to the row; the step with its finish reason, if any."""
+        try:
+            row.context.append(step.token_id)
+            row.index += 1
+            reason = finish_reason_of(self.loaded, row.generated, row.settings, self.ends)
+        except Exception as error:
+            row.done = True
+            return error
+        if reason:
+            row.done = True
+            return dataclasses.replace(step, finish_reason=reason)
+        return step
+
+    # ------------------------------------------------------------------ leaving
+
+    def drop(self, leaving: Sequence[Row]) -> None:
+        """Remove ``leaving`` rows, then the columns no remaining row uses."""
+        import torch
+
+        gone = {id(row) for row in leaving}
+        keep = [i for i, row in enumerate(self.rows) if id(row) not in gone]
+        if len(keep) == len(self.rows):
+            return
+        if not keep:
+            self.rows, self.cache, self.mask = [], None, None
+            return
+        index = torch.tensor(keep, dtype=torch.long)
+        self.rows = [self.rows[i] for i in keep]
+        self.mask = self.mask[index]
+        first = int(self.mask.any(0).to(torch.long).argmax())  # first column still used
+        self.mask = self.mask[:, first:]
+        for layer in self.cache.layers:
+            layer.keys = layer.keys[index, :, first:, :]
+            layer.values = layer.values[index, :, first:, :]
+
+
+def _pad_left(tensor: torch.Tensor, width: int) -> torch.Tensor:
+    """Zeros on the left of the column axis (dim 2 of keys/values, dim 1 of a mask)."""
+    import torch
+
+    axis = 2 if tensor.dim() == 4 else 1
+    missing = width - tensor.shape[axis]
+    if missing <= 0:
+        return tensor
+    shape = list(tensor.shape)
+    shape[axis] = missing
+    return torch.cat([torch.zeros(shape, dtype=tensor.dtype), tensor], dim=axis)

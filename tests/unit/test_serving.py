@@ -1,0 +1,327 @@
+"""The serving worker on tiny models: a request batched with others gets exactly what it
+gets alone (token ids, probabilities, ranks, entropy, attention rows, pieces), whatever
+joins or leaves the batch meanwhile; seeded sampling reproduces; Stop, a failing request
+and a failing call each end alone; random traffic never deadlocks; interactive work
+holds background jobs back; a freed model takes its worker with it."""
+
+from __future__ import annotations
+
+import gc
+import random
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from llm_core.errors import InputError
+from llm_core.generation import choosing
+from llm_core.generation.generate import build_prompt_ids, generate
+from llm_core.generation.perplexity import perplexity
+from llm_core.generation.sampling import GenerationSettings
+from llm_core.models.loading import load_model
+from llm_core.serving import worker as worker_module
+from llm_core.serving.batch import DecodeBatch, can_batch, new_row
+from llm_core.serving.gate import InteractiveGate
+from llm_core.serving.worker import generate_many, worker_for
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+ARCHS = ("llama", "gpt2", "qwen2")
+PROMPTS = ("我爱吃苹果。The cat sat on", "Hi", "The dog sat on the log. 床前明月光，疑是地上霜。")
+WAIT_S = 120  # generous: the machine may be shared
+
+
+@pytest.fixture(scope="module")
+def models(tiny_models):
+    return tiny_models
+
+
+def ids_of(loaded, text: str) -> list[int]:
+    return build_prompt_ids(loaded.tokenizer, text)
+
+
+def mixed_settings() -> list[GenerationSettings]:
+    """Different strategies, filters, penalties and lengths: each row its own."""
+    return [
+        GenerationSettings(max_new_tokens=12, capture_attention=True, stop_at_eos=False),
+        GenerationSettings(
+            max_new_tokens=5, do_sample=True, temperature=0.8, top_k=20, seed=3,
+            capture_attention=True, stop_at_eos=False,
+        ),
+        GenerationSettings(
+            max_new_tokens=9, do_sample=True, top_p=0.9, seed=5, repetition_penalty=1.3,
+            capture_attention=True, stop_at_eos=False, n_alternatives=4,
+        ),
+    ]  # fmt: skip
+
+
+def assert_same_steps(alone, batched) -> None:
+    """Token ids and pieces identical; probabilities, entropy and attention within 1e-4."""
+    assert [s.token_id for s in batched] == [s.token_id for s in alone]
+    for a, b in zip(alone, batched, strict=True):
+        assert (a.index, a.sequence, a.rank, a.piece) == (b.index, b.sequence, b.rank, b.piece)
+        for name in ("prob", "prob_after", "entropy", "entropy_after"):
+            assert getattr(b, name) == pytest.approx(getattr(a, name), abs=1e-4), name
+        assert [c.token_id for c in b.top_before] == [c.token_id for c in a.top_before]
+        assert [c.token_id for c in b.top_after] == [c.token_id for c in a.top_after]
+        np.testing.assert_allclose(
+            [c.prob for c in b.top_after], [c.prob for c in a.top_after], atol=1e-4
+        )
+        if a.attention is None:
+            assert b.attention is None
+            continue
+        assert b.attention.shape == a.attention.shape  # [layer, head, key_pos]: no padding
+        np.testing.assert_allclose(b.attention, a.attention, atol=1e-4)
+        np.testing.assert_allclose(b.attention.sum(-1), 1.0, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- the batch
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_rows_joining_and_leaving_mid_batch_equal_each_alone(models, arch):
+    loaded = models[arch]
+    assert can_batch(loaded)
+    ids = [ids_of(loaded, text) for text in PROMPTS]
+    settings = mixed_settings()
+    alone = [generate(loaded, i, s).steps for i, s in zip(ids, settings, strict=True)]
+    rows = [new_row(loaded, k, ids[k], settings[k], 0, settings[k].seed) for k in range(3)]
+    got: dict[int, list] = {0: [], 1: [], 2: []}
+    batch = DecodeBatch(loaded)
+
+    def record(results) -> None:
+        for row, step in results:
+            assert not isinstance(step, Exception), step
+            got[row.owner].append(step)
+        batch.drop([row for row, _ in results if row.done])
+        if batch.mask is not None:  # no column is padding in every row
+            assert bool(batch.mask[:, 0].any())
+            longest = max(len(row.context) - 1 for row in batch.rows)
+            assert batch.n_columns == longest
+
+    with loaded.lock:
+        record(batch.join(rows[:1]))  # row 0 alone for two steps
+        record(batch.step())
+        record(batch.step())
+        record(batch.join(rows[1:]))  # a shorter and a longer prompt join mid-batch
+        while len(batch):
+            record(batch.step())  # row 1 leaves after 5 tokens, row 2 after 9
+    for k in range(3):
+        assert_same_steps(alone[k], got[k])
+
+
+def test_worker_results_equal_alone_with_several_sampled_sequences(models):
+    loaded = models["llama"]
+    ids = [ids_of(loaded, text) for text in PROMPTS]
+    settings = GenerationSettings(
+        max_new_tokens=10, do_sample=True, seed=4, num_return_sequences=3,
+        capture_attention=True, stop_at_eos=False,
+    )  # fmt: skip
+    for prompt, result in zip(ids, generate_many(loaded, ids, settings), strict=True):
+        expected = generate(loaded, prompt, settings)
+        assert len(result.sequences) == 3 and not result.cancelled
+        for a, b in zip(expected.sequences, result.sequences, strict=True):
+            assert (b.seed, b.finish_reason, b.text) == (a.seed, a.finish_reason, a.text)
+            assert_same_steps(a.steps, b.steps)
+
+
+def test_seeded_sampling_is_the_same_alone_and_batched(models):
+    loaded = models["gpt2"]
+    ids = ids_of(loaded, PROMPTS[0])
+    settings = [
+        GenerationSettings(do_sample=True, seed=seed, max_new_tokens=15, stop_at_eos=False)
+        for seed in (1, 2, 3, 1)
+    ]
+    worker = worker_for(loaded)
+    tickets = [worker.submit_generation(ids, s) for s in settings]
+    batched = [ticket.result(WAIT_S).token_ids for ticket in tickets]
+    assert batched == [generate(loaded, ids, s).token_ids for s in settings]
+    assert batched[0] == batched[3] and batched[0] != batched[1]  # the seed decides
+
+
+def test_stop_ends_one_request_and_leaves_the_others_intact(models):
+    loaded = models["llama"]
+    ids = [ids_of(loaded, text) for text in PROMPTS]
+    long = GenerationSettings(max_new_tokens=60, stop_at_eos=False)
+    worker = worker_for(loaded)
+    stopped, *others = worker.submit_generations(ids, long)
+    for n, _item in enumerate(i for i in stopped.stream() if not hasattr(i, "ahead")):
+        if n == 2:
+            stopped.cancel()
+    result = stopped.result(WAIT_S)
+    assert result.cancelled and result.finish_reason == "cancelled"
+    assert 3 <= len(result.steps) < 60
+    expected = generate(loaded, ids[0], long).token_ids
+    assert result.token_ids == expected[: len(result.token_ids)]  # what it made is kept
+    for prompt, ticket in zip(ids[1:], others, strict=True):
+        done = ticket.result(WAIT_S)
+        assert not done.cancelled and done.token_ids == generate(loaded, prompt, long).token_ids
+
+
+def test_bad_requests_fail_alone_with_their_message(models, monkeypatch):
+    loaded = models["llama"]
+    ids = ids_of(loaded, PROMPTS[0])
+    worker = worker_for(loaded)
+    with pytest.raises(InputError, match="temperature"):
+        worker.submit_generation(ids, GenerationSettings(do_sample=True, temperature=0))
+    filter_logits = choosing.filter_logits
+
+    def failing_filter(logits, settings):  # a fault in one request's own computation
+        if settings.temperature == 0.37:
+            raise ValueError("this request's filter broke")
+        return filter_logits(logits, settings)
+
+    monkeypatch.setattr(choosing, "filter_logits", failing_filter)
+    good = GenerationSettings(max_new_tokens=8, stop_at_eos=False)
+    sampled = GenerationSettings(do_sample=True, seed=2, max_new_tokens=8, stop_at_eos=False)
+    broken = GenerationSettings(do_sample=True, temperature=0.37, max_new_tokens=8)
+    tickets = worker.submit_generations([ids], good) + [
+        worker.submit_generation(ids, broken),
+        worker.submit_generation(ids, sampled),
+    ]
+    failing_call = worker.submit_call(perplexity, ids[:1])  # one token: InputError
+    assert tickets[0].result(WAIT_S).token_ids == generate(loaded, ids, good).token_ids
+    assert tickets[2].result(WAIT_S).token_ids == generate(loaded, ids, sampled).token_ids
+    with pytest.raises(ValueError, match="filter broke"):
+        tickets[1].result(WAIT_S)
+    with pytest.raises(InputError, match="at least 2 tokens"):
+        failing_call.result(WAIT_S)
+    assert worker.run(perplexity, ids).perplexity == pytest.approx(
+        perplexity(loaded, ids).perplexity, rel=1e-5
+    )
+
+
+def test_beam_search_runs_alone_through_the_queue(models):
+    loaded = models["gpt2"]
+    ids = ids_of(loaded, PROMPTS[2])
+    settings = GenerationSettings(num_beams=3, num_return_sequences=2, max_new_tokens=6)
+    ticket = worker_for(loaded).submit_generation(ids, settings)
+    streamed = [item for item in ticket.stream() if not hasattr(item, "ahead")]
+    result, expected = ticket.result(WAIT_S), generate(loaded, ids, settings)
+    assert [s.token_ids for s in result.sequences] == [s.token_ids for s in expected.sequences]
+    assert len(streamed) == sum(len(s.steps) for s in expected.sequences)
+
+
+def test_fifty_random_requests_never_deadlock(models):
+    loaded = models["qwen2"]
+    ids = [ids_of(loaded, text) for text in PROMPTS]
+    worker = worker_for(loaded)
+    rng = random.Random(0)
+    plans = []
+    for n in range(50):
+        kind = rng.choice(["greedy", "sample", "beam", "call", "bad"])
+        options = {"max_new_tokens": rng.randint(1, 10), "stop_at_eos": rng.random() < 0.5}
+        if kind == "sample":
+            options.update(do_sample=True, seed=n, top_k=rng.choice([0, 5]))
+            options["num_return_sequences"] = rng.randint(1, 3)
+        if kind == "beam":
+            options["num_beams"] = 2
+        if kind == "bad":
+            options["top_p"] = 1.5
+        plans.append((kind, rng.choice(ids), GenerationSettings(**options), rng.random() < 0.2))
+    outcomes: list[str] = []
+
+    def client(share: list) -> None:
+        for kind, prompt, settings, cancel in share:
+            try:
+                if kind == "call":
+                    ticket = worker.submit_call(perplexity, prompt + prompt)
+                else:
+                    ticket = worker.submit_generation(prompt, settings)
+            except InputError:
+                outcomes.append("refused")
+                continue
+            if cancel:
+                ticket.cancel()
+            try:
+                ticket.result(WAIT_S)
+                outcomes.append("done")
+            except Exception as error:  # a call cancelled before it ran
+                outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=client, args=(plans[k::5],)) for k in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT_S * 2)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(outcomes) == 50
+    assert outcomes.count("refused") == sum(kind == "bad" for kind, *_ in plans)
+    assert set(outcomes) <= {"done", "refused", "CancelledRequestError"}
+
+
+# ---------------------------------------------------------------------------- the queue
+
+
+def test_a_waiting_call_knows_its_place(models):
+    loaded = models["llama"]
+    worker = worker_for(loaded)
+    release = threading.Event()
+    blocker = worker.submit_call(lambda _loaded: release.wait(WAIT_S), label="slow")
+    while blocker.place().ahead:  # until it runs
+        time.sleep(0.01)
+    waiting = worker.submit_call(perplexity, ids_of(loaded, PROMPTS[0]))
+    place = waiting.place()
+    assert (place.ahead, place.started) == (1, False)
+    release.set()
+    assert waiting.result(WAIT_S).perplexity > 1
+    assert waiting.place().started
+
+
+def test_interactive_work_holds_background_steps(models):
+    loaded = models["llama"]
+    gate = worker_module.INTERACTIVE
+    before = gate.active
+    release = threading.Event()
+    ticket = worker_for(loaded).submit_call(lambda _loaded: release.wait(WAIT_S))
+    assert gate.active == before + 1
+    waited: list[float] = []
+    job = threading.Thread(target=lambda: waited.append(gate.yield_to_interactive(WAIT_S)))
+    job.start()
+    time.sleep(0.3)
+    assert job.is_alive()  # the "training step" waits while the request is in flight
+    release.set()
+    ticket.result(WAIT_S)
+    job.join(WAIT_S)
+    assert gate.active == before and waited[0] >= 0.3
+
+
+def test_gate_lets_a_job_go_after_its_longest_wait():
+    gate = InteractiveGate()
+    gate.enter()
+    assert gate.yield_to_interactive(max_wait_s=0.05) >= 0.05  # never starved for good
+    gate.leave()
+    assert gate.yield_to_interactive(max_wait_s=5) < 1
+
+
+def test_a_freed_model_takes_its_worker_with_it(tiny_model_dirs):
+    loaded = load_model(str(tiny_model_dirs["llama"]))
+    ids = ids_of(loaded, PROMPTS[0])
+    worker_for(loaded).run(perplexity, ids)
+    key = id(loaded)
+    assert key in worker_module._WORKERS
+    del loaded
+    gc.collect()
+    assert key not in worker_module._WORKERS
+
+
+def test_a_fault_in_the_worker_fails_its_requests_and_the_worker_goes_on(models, monkeypatch):
+    loaded = models["gpt2"]
+    ids = ids_of(loaded, PROMPTS[0])
+    settings = GenerationSettings(max_new_tokens=3, stop_at_eos=False)
+    worker = worker_for(loaded)
+    collect = worker_module.collect_result
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the worker itself broke")
+
+    monkeypatch.setattr(worker_module, "collect_result", broken)
+    ticket = worker.submit_generation(ids, settings)
+    with pytest.raises(RuntimeError, match="broke"):
+        ticket.result(WAIT_S)
+    monkeypatch.setattr(worker_module, "collect_result", collect)
+    assert worker.submit_generation(ids, settings).result(WAIT_S).token_ids == (
+        generate(loaded, ids, settings).token_ids
+    )
+    assert worker_module.INTERACTIVE.active == 0  # nothing left holding jobs back

@@ -29,8 +29,10 @@ from llm_core.attention.trace import Trace, run_trace
 from llm_core.attention.trace_store import TraceStore
 from llm_core.plots.attention import MAX_GRID_SIZE
 from llm_core.plots.heatmaps import MAX_HEATMAP_SIZE, fit_matrix
+from llm_core.serving.worker import worker_for
 from llm_core.text.tokens import Tokenization, tokenize_with
 from ui.model_loader import _load_cached
+from ui.serving import follow
 
 CACHE_TTL_S = 3600
 
@@ -68,10 +70,13 @@ def tokens_of(spec: str, text: str) -> Tokenization:
 
 def trace_of(spec: str, text: str) -> Trace:
     """The trace of ``text``: from the store, or one forward pass (shared by sessions
-    asking at the same moment). Raises ``LLMCoreError`` (``InputError`` for bad text)."""
+    asking at the same moment) queued on the model's worker, so it takes its turn with
+    the class's generations; the page shows its place while it waits. Raises
+    ``LLMCoreError`` (``InputError`` for bad text)."""
     loaded = _load_cached(spec)
     ids = tokens_of(spec, text).ids
-    return trace_store().get(_key("trace", spec, text), lambda: run_trace(loaded, ids))
+    run = lambda: follow(worker_for(loaded).submit_call(run_trace, ids, label="trace"))  # noqa: E731
+    return trace_store().get(_key("trace", spec, text), run)
 
 
 def summary_of(spec: str, text: str, progress: LayerProgress | None = None) -> AttentionSummary:

@@ -125,6 +125,28 @@ def test_a_work_that_returns_after_cancel_counts_as_cancelled():
     assert job.state == "cancelled" and job.result is None
 
 
+def test_checkpoint_waits_for_a_session_and_a_cancel_ends_the_wait():
+    from llm_core.serving.gate import INTERACTIVE
+
+    at_checkpoint, passed = threading.Event(), threading.Event()
+
+    def work(job):
+        at_checkpoint.set()
+        job.checkpoint()  # a session is busy: the job waits here
+        passed.set()
+        return "finished"
+
+    job = Job("k", "d", work)
+    with INTERACTIVE.busy():
+        job.run_in_thread()
+        assert at_checkpoint.wait(WAIT_S)
+        assert not passed.wait(0.3)  # held while the session's work is in flight
+        job.cancel()
+        assert job.wait(WAIT_S)  # the cancel ended the wait within its 1 s slice
+        assert INTERACTIVE.active == 1  # ... not the session finishing
+    assert job.state == "cancelled" and not passed.is_set()
+
+
 def test_history_is_capped():
     def work(job):
         for step in range(MAX_HISTORY_POINTS + 5):

@@ -8,7 +8,8 @@ streamlit, ``ui`` or ``views``.
     weights = llm_core.layer_attention(loaded, trace, 3)  # [head, query_pos, key_pos]
 
 The names below are the public API; each lives in one subpackage (``models``, ``text``,
-``attention``, ``generation``, ``training``, ``compression``, ``plots``, ``cli``) and is
+``attention``, ``generation``, ``training``, ``compression``, ``interpret``, ``serving``,
+``plots``, ``cli``) and is
 imported on first use, so ``import llm_core`` stays fast (torch and transformers load
 only when a model does).
 """
@@ -46,6 +47,10 @@ _PUBLIC = {
     "llm_core.training.settings": ("FinetuneSettings",),
     "llm_core.training.finetune": ("run_finetune",),
     "llm_core.compression.run": ("CompressionRequest", "run_compression"),
+    "llm_core.interpret.prompts": ("prepare_prompt",),
+    "llm_core.interpret.attribution": ("Attribution", "attribute"),
+    "llm_core.interpret.patching": ("Patching", "patch"),
+    "llm_core.interpret.comparison": ("Comparison", "compare"),
     "llm_core.jobs": ("JOB_SLOT", "Job"),
 }
 _HOME = {name: module for module, names in _PUBLIC.items() for name in names}

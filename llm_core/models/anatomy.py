@@ -73,3 +73,15 @@ def attention_input_norm(block: torch.nn.Module) -> torch.nn.Module:
         f"{', '.join(INPUT_NORM_NAMES)}); this tool supports Llama, Qwen2, GPT-2 "
         "and similar decoder models."
     )
+
+
+def mlp_module(block: torch.nn.Module) -> torch.nn.Module:
+    """The feed-forward part of a decoder block (``mlp`` in Llama, Qwen2 and GPT-2)."""
+    for name in ("mlp", "feed_forward", "ffn"):
+        module = getattr(block, name, None)
+        if module is not None:
+            return module
+    raise UnsupportedModelError(
+        f"Cannot find the MLP of {type(block).__name__} (looked for mlp, feed_forward, "
+        "ffn); this tool supports Llama, Qwen2, GPT-2 and similar decoder models."
+    )

@@ -24,6 +24,7 @@ from llm_core.cli import (
     compress_commands,
     finetune_commands,
     generation_commands,
+    interpret_commands,
     model_commands,
     text_commands,
 )
@@ -39,6 +40,7 @@ COMMAND_MODULES = (
     generation_commands,
     finetune_commands,
     compress_commands,
+    interpret_commands,
 )
 COMMANDS: dict[str, Command] = {}
 TEXT_FORMATTERS: dict[str, Callable[[Any], str]] = {}

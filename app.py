@@ -24,6 +24,9 @@ navigation = st.navigation(
         st.Page("views/perplexity.py", title=t("nav.perplexity"), icon=":material/insights:"),
         st.Page("views/finetune.py", title=t("nav.finetune"), icon=":material/model_training:"),
         st.Page("views/compression.py", title=t("nav.compression"), icon=":material/compress:"),
+        st.Page("views/attribution.py", title=t("nav.attribution"), icon=":material/help:"),
+        st.Page("views/patching.py", title=t("nav.patching"), icon=":material/build:"),
+        st.Page("views/compare.py", title=t("nav.compare"), icon=":material/compare:"),
     ]
 )
 render_model_picker()

@@ -17,3 +17,9 @@ from ui.i18n import t
 def show_result_actions(base_spec: str, output: str) -> None:
     """Say where the result was saved and how to use it (``output``: its name)."""
     st.success(t("results.saved_as", name=output, base=base_spec))
+    st.page_link(
+        "views/compare.py",
+        label=t("results.compare"),
+        icon=":material/compare:",
+        query_params={"model": base_spec, "other": output},
+    )

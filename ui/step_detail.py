@@ -76,6 +76,14 @@ def render_run(run: ShownRun, output, n_layers: int) -> None:
             format_func=lambda i: f"{i + 1}: {shown.labels[i]!r}",
         )
     render_step(run.request.settings, shown.steps[index], shown.labels[index])
+    if not run.request.chat:  # a chat prompt's template is not text the Attribution page reads
+        before = run.request.prompt + "".join(shown.pieces[:index])
+        st.page_link(
+            "views/attribution.py",
+            label=t("gen.why_link"),
+            icon=":material/help:",
+            query_params={"prompt": before, "target": str(shown.steps[index].token_id)},
+        )
     render_attention(run, number, index, n_layers)
 
 

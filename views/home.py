@@ -17,7 +17,7 @@ st.title(t("home.title"))
 st.write(t("home.intro"))
 
 st.subheader(t("home.learn_heading"))
-for key in ("tokens", "attention", "generation", "training", "compression"):
+for key in ("tokens", "attention", "generation", "training", "compression", "interpret"):
     st.markdown(f"- {t('home.learn_' + key)}")
 
 loaded, _ = page_model()

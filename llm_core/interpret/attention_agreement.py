@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from llm_core.attention.capture import AttentionCapture
+from llm_core.attention.capture import AttentionCapture, capture_attention
 from llm_core.errors import InputError
 from llm_core.interpret.attribution import Attribution, sum_over_groups
+from llm_core.models.loading import LoadedModel
 
 SOURCES = ("mean", "rollout", "head")
 
@@ -52,39 +53,64 @@ class AttentionAgreement:
         }
 
 
-def last_position_attention(
-    capture: AttentionCapture,
-    source: str = "mean",
-    layer: int | None = None,
-    head: int | None = None,
-) -> np.ndarray:
-    """[key_pos] float32: the attention of the last position, from ``source`` ("head"
-    needs ``layer`` and ``head``)."""
-    if source not in SOURCES:
-        raise InputError(f"Unknown attention source '{source}': use one of {', '.join(SOURCES)}.")
-    if source == "head":
-        if layer is None or head is None:
-            raise InputError("A head's attention needs its layer and head.")
-        return np.asarray(capture.head(layer, head)[-1], dtype=np.float32)
-    if source == "rollout":
-        return np.asarray(capture.rollout[-1], dtype=np.float32)
-    return np.asarray(capture.mean_layers()[-1], dtype=np.float32)
+@dataclass(frozen=True, eq=False)
+class LastRows:
+    """What the last position attends to, from one capture: ``mean`` [key_pos] (over all
+    heads and layers), ``rollout`` [key_pos] and ``heads`` [layer, head, key_pos]. Small
+    (30 x 9 x T floats on SmolLM2), so a page keeps it where a capture would be MBs."""
+
+    token_ids: tuple[int, ...]
+    mean: np.ndarray
+    rollout: np.ndarray
+    heads: np.ndarray
+
+    def row(
+        self, source: str = "mean", layer: int | None = None, head: int | None = None
+    ) -> np.ndarray:
+        """[key_pos] float32 from ``source`` ("head" needs ``layer`` and ``head``)."""
+        if source not in SOURCES:
+            raise InputError(
+                f"Unknown attention source '{source}': use one of {', '.join(SOURCES)}."
+            )
+        if source == "head":
+            n_layers, n_heads = self.heads.shape[:2]
+            if layer is None or head is None or not (0 <= layer < n_layers and 0 <= head < n_heads):
+                raise InputError(f"A head is a layer 0-{n_layers - 1} and a head 0-{n_heads - 1}.")
+            return self.heads[layer, head]
+        return self.rollout if source == "rollout" else self.mean
+
+
+def last_rows(capture: AttentionCapture) -> LastRows:
+    """The last position's rows of ``capture`` (which must keep every layer in full)."""
+    heads = np.stack([capture.layer(layer)[:, -1] for layer in range(capture.n_layers)])
+    return LastRows(
+        token_ids=tuple(capture.token_ids),
+        mean=np.asarray(capture.mean_layers()[-1], dtype=np.float32),
+        rollout=np.asarray(capture.rollout[-1], dtype=np.float32),
+        heads=heads.astype(np.float32),
+    )
+
+
+def last_position_attention(loaded: LoadedModel, ids: list[int]) -> LastRows:
+    """Capture the attention of ``ids`` (at most ``MAX_INTERPRET_TOKENS``, so every layer
+    is kept) and keep the last position's rows."""
+    return last_rows(capture_attention(loaded, ids))
 
 
 def attention_agreement(
-    capture: AttentionCapture,
+    rows: LastRows,
     attribution: Attribution,
     level: str = "word",
     source: str = "mean",
     layer: int | None = None,
     head: int | None = None,
 ) -> AttentionAgreement:
-    """Compare the last position's attention with ``attribution`` at ``level``. The
-    capture must be of the attribution's prompt (its ids, context first)."""
+    """Compare the last position's attention with ``attribution`` at ``level``. ``rows``
+    must be of the attribution's prompt (its ids, context first)."""
     prompt = attribution.prompt
-    if list(capture.token_ids) != prompt.ids:
+    if list(rows.token_ids) != prompt.ids:
         raise InputError("The attention was captured on other tokens than the attribution's.")
-    row = last_position_attention(capture, source, layer, head)
+    row = rows.row(source, layer, head)
     groups = [group.tokens for group in prompt.tokenization.groups(level)]
     attention = sum_over_groups(row[prompt.n_context :], groups)
     scores = attribution.group_scores(level)

@@ -12,7 +12,7 @@ import torch
 from llm_core.attention.capture import capture_attention
 from llm_core.errors import InputError
 from llm_core.generation.perplexity import start_token_of
-from llm_core.interpret.attention_agreement import attention_agreement, spearman
+from llm_core.interpret.attention_agreement import attention_agreement, last_rows, spearman
 from llm_core.interpret.attribution import (
     COMPLETENESS_TOLERANCE,
     attribute,
@@ -134,13 +134,15 @@ def test_attention_agreement_reads_the_last_row_and_keeps_the_context_apart(tiny
     prompt = prompt_of(loaded, "Hello world! The dog sat on the log")
     result = attribute(loaded, prompt, method="gradient-x-input")
     capture = capture_attention(loaded, prompt.ids)
-    agreement = attention_agreement(capture, result, "word", "mean")
+    rows = last_rows(capture)
+    assert rows.heads.shape == (2, 4, len(prompt.ids))
+    agreement = attention_agreement(rows, result, "word", "mean")
     assert len(agreement.labels) == len(agreement.attention) == len(agreement.scores) > 2
     assert agreement.attention.sum() + agreement.context_share == pytest.approx(1.0, abs=1e-5)
-    head = attention_agreement(capture, result, "word", "head", layer=1, head=2)
+    head = attention_agreement(rows, result, "word", "head", layer=1, head=2)
     row = capture.head(1, 2)[-1]
     assert head.context_share == pytest.approx(float(row[: prompt.n_context].sum()), abs=1e-6)
-    rollout = attention_agreement(capture, result, "token", "rollout")
+    rollout = attention_agreement(rows, result, "token", "rollout")
     np.testing.assert_allclose(
         rollout.attention, capture.rollout[-1][prompt.n_context :], atol=1e-6
     )

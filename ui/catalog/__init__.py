@@ -14,6 +14,7 @@ from ui.catalog import (
     finetune,
     generation,
     home,
+    interpret,
     jobs,
     tokenizer,
 )
@@ -32,5 +33,14 @@ def _merge(*modules) -> dict[str, dict[str, str]]:
 
 
 CATALOG = _merge(
-    common, home, tokenizer, attention, attention_math, generation, finetune, compression, jobs
+    common,
+    home,
+    tokenizer,
+    attention,
+    attention_math,
+    generation,
+    finetune,
+    compression,
+    interpret,
+    jobs,
 )

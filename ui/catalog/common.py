@@ -10,6 +10,9 @@ STRINGS = {
     "nav.perplexity": {"en": "Perplexity & logit lens", "zh": "困惑度与 logit lens"},
     "nav.finetune": {"en": "Fine-tuning studio", "zh": "微调工作室"},
     "nav.compression": {"en": "Compression lab", "zh": "模型压缩实验室"},
+    "nav.attribution": {"en": "Why this token?", "zh": "为什么是这个词元？"},
+    "nav.patching": {"en": "Activation patching", "zh": "激活修补"},
+    "nav.compare": {"en": "Compare models", "zh": "模型对比"},
     "sidebar.language": {"en": "Language", "zh": "语言"},
     "sidebar.model": {"en": "Model", "zh": "模型"},
     "sidebar.model_default": {

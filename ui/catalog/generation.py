@@ -1,6 +1,10 @@
 """Strings of the Generation page ("gen.*") and the Perplexity and logit lens page ("ppl.*")."""
 
 STRINGS = {
+    "gen.why_link": {
+        "en": "Why this token? Attribute it to the prompt",
+        "zh": "为什么是这个词元？把它归因到提示词",
+    },
     # ------------------------------------------------------------------ generation: inputs
     "gen.title": {
         "en": "Generation: how the next token is chosen",

@@ -37,6 +37,13 @@ STRINGS = {
         "smaller and often faster; the price shows up as perplexity and changed predictions.",
         "zh": "**压缩**：int8 或 bfloat16 权重、剪枝和蒸馏让模型更小、往往更快；代价体现在困惑度和改变了的预测上。",
     },
+    "home.learn_interpret": {
+        "en": "**Interpretability**: attribution scores which words made the model say a "
+        "token, activation patching finds the layer and position that carry a fact, and two "
+        "models side by side show what fine-tuning or compression changed.",
+        "zh": "**可解释性**：归因分析给出是哪些词让模型说出某个词元，激活修补找出携带某个事实的层和位置，"
+        "两个模型并排对比则显示微调或压缩改变了什么。",
+    },
     "home.model_heading": {"en": "The model you are exploring", "zh": "当前探索的模型"},
     "home.metric_layers": {"en": "Layers", "zh": "层数"},
     "home.metric_heads": {"en": "Attention heads", "zh": "注意力头"},

@@ -67,4 +67,8 @@ STRINGS = {
         "explore it on every page.",
         "zh": "已保存为 **{name}**（基于 {base}）：在侧边栏的模型列表中选择它，即可在每个页面上探索。",
     },
+    "results.compare": {
+        "en": "Compare with the base model",
+        "zh": "与原模型对比",
+    },
 }

@@ -1,0 +1,144 @@
+"""Figures of the interpret package: attribution bars, the attention the last position
+pays beside them, activation patching's layers x positions heatmap, and two models'
+surprisal side by side. Every word is an argument (the UI passes translated ones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from llm_core.plots.charts import bar_chart
+from llm_core.plots.heatmaps import DIFFERENCE_SCALE, heatmap
+
+POSITIVE_COLOUR, NEGATIVE_COLOUR = "#d62728", "#2166ac"  # the chips' two hues
+ATTENTION_COLOUR = "#3182bd"
+MODEL_COLOURS = ("#9ecae1", "#fd8d3c")
+
+
+def _unique(labels: Sequence[str]) -> list[str]:
+    """Bar labels made distinct ("的", "的 (2)"): a chart's category axis merges repeats."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
+def attribution_chart(
+    labels: Sequence[str], scores: Sequence[float], value_title: str
+) -> alt.TopLevelMixin:
+    """Horizontal bars of signed scores, red up and blue down, in text order."""
+    values = np.asarray(scores, dtype=np.float64)
+    frame = pd.DataFrame(
+        {
+            "label": _unique(labels),
+            "score": values,
+            "colour": np.where(values >= 0, POSITIVE_COLOUR, NEGATIVE_COLOUR),
+            "text": [f"{v:+.2f}" for v in values],
+        }
+    )
+    return bar_chart(
+        frame,
+        label="label",
+        value="score",
+        value_title=value_title,
+        colour="colour",
+        text="text",
+        value_format="+.3f",
+    )
+
+
+def attention_share_chart(
+    labels: Sequence[str], attention: Sequence[float], value_title: str
+) -> alt.TopLevelMixin:
+    """Horizontal bars of the attention weight each group receives (0..1)."""
+    values = np.asarray(attention, dtype=np.float64)
+    frame = pd.DataFrame(
+        {
+            "label": _unique(labels),
+            "weight": values,
+            "colour": ATTENTION_COLOUR,
+            "text": [f"{v:.1%}" for v in values],
+        }
+    )
+    return bar_chart(
+        frame,
+        label="label",
+        value="weight",
+        value_title=value_title,
+        colour="colour",
+        text="text",
+        value_format=".3f",
+        axis_format="%",
+    )
+
+
+def patching_heatmap(
+    effect: np.ndarray,
+    labels: Sequence[str],
+    *,
+    title: str = "",
+    layer_title: str = "layer",
+    position_title: str = "position",
+    value_name: str = "effect",
+) -> go.Figure:
+    """[layer, position] normalized effects, layer 0 at the top, on a diverging scale
+    centred on 0 and reaching at least ±1 (1 = the clean answer fully restored)."""
+    effect = np.asarray(effect, dtype=np.float64)
+    top = max(1.0, float(np.abs(effect).max()) if effect.size else 1.0)
+    figure = heatmap(
+        effect,
+        [str(layer) for layer in range(effect.shape[0])],
+        list(labels),
+        title=title,
+        x_title=position_title,
+        y_title=layer_title,
+        value_name=value_name,
+        colorscale=DIFFERENCE_SCALE,
+        zrange=(-top, top),
+        annotate=False,
+    )
+    return figure.update_traces(zmid=0.0)
+
+
+def surprisal_pair_chart(
+    labels: Sequence[str],
+    surprisal_a: Sequence[float],
+    surprisal_b: Sequence[float],
+    names: tuple[str, str],
+    value_title: str,
+) -> alt.TopLevelMixin:
+    """Each unit's surprisal under both models, two bars side by side."""
+    units = _unique(labels)
+    frame = pd.DataFrame(
+        {
+            "label": units * 2,
+            "model": [names[0]] * len(units) + [names[1]] * len(units),
+            "nats": np.concatenate([np.asarray(surprisal_a), np.asarray(surprisal_b)]).astype(
+                float
+            ),
+        }
+    )
+    colours = (
+        dict(zip(names, MODEL_COLOURS, strict=True))
+        if names[0] != names[1]
+        else {names[0]: MODEL_COLOURS[0]}
+    )
+    if names[0] == names[1]:
+        frame["model"] = [f"{names[0]} (A)"] * len(units) + [f"{names[1]} (B)"] * len(units)
+        colours = {f"{names[0]} (A)": MODEL_COLOURS[0], f"{names[1]} (B)": MODEL_COLOURS[1]}
+    return bar_chart(
+        frame,
+        label="label",
+        value="nats",
+        value_title=value_title,
+        group="model",
+        group_colours=colours,
+        value_format=".2f",
+    )

@@ -1,0 +1,129 @@
+"""AppTest of the three pages past attention on the real default model: what they show
+is the engine's result, in both languages, bad input gets a message, and the ways in
+(a Generation step, a saved result) carry their prompt and model."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from apptest_pages import assert_clean, open_page
+
+from llm_core.generation.perplexity import start_token_of
+from llm_core.interpret.attribution import attribute
+from llm_core.interpret.prompts import prepare_prompt
+
+pytestmark = pytest.mark.app
+
+ATTRIBUTION, PATCHING, COMPARE = "views/attribution.py", "views/patching.py", "views/compare.py"
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def figures(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def cells(figure: dict) -> np.ndarray:
+    """A heatmap's coloured cells as an array (plotly sends big arrays base64-encoded)."""
+    (trace,) = [trace for trace in figure["data"] if trace.get("name") == "values"]
+    z = trace["z"]
+    if isinstance(z, dict):
+        shape = [int(n) for n in z["shape"].split(",")]
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    return np.array([[np.nan if v is None else v for v in row] for row in z], dtype=float)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_attribution_of_the_classic_sentence_shows_complete_word_scores(lang, default_model):
+    at = open_page(ATTRIBUTION, lang, attr_method="occlusion")
+    assert_clean(at)
+    assert not at.error
+    prompt = prepare_prompt(default_model, "我爱吃苹果", start_token_of(default_model))
+    expected = attribute(default_model, prompt, method="occlusion")
+    chips = " ".join(h.proto.body for h in at.get("html") if "tc-chip" in h.proto.body)
+    for word in ("我", "爱", "吃", "苹果"):
+        assert f">{word}<" in chips
+    assert repr(expected.target.text) in at.markdown[0].value or any(
+        repr(expected.target.text) in m.value for m in at.markdown
+    )
+    shown = metrics(at)
+    label = "Rank correlation" if lang == "en" else "秩相关"
+    assert label in shown
+    at.radio(key="attr_source").set_value("head").run()
+    assert_clean(at)
+    at.selectbox(key="attr_method").set_value("integrated-gradients").run()
+    assert_clean(at)
+    shown = metrics(at)
+    gap = shown["Gap" if lang == "en" else "偏差"]
+    assert float(gap.rstrip("%")) <= 2.0
+    assert at.success  # the completeness check holds, and says so
+
+
+def test_a_link_from_generation_sets_the_prompt_and_the_token(default_model):
+    from apptest_pages import APP
+    from streamlit.testing.v1 import AppTest
+
+    token = default_model.tokenizer(" Paris", add_special_tokens=False)["input_ids"][0]
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params["prompt"] = "The capital of France is"
+    at.query_params["target"] = str(token)
+    at.switch_page(ATTRIBUTION)
+    at.session_state["attr_method"] = "gradient-x-input"
+    at.run()
+    assert_clean(at)
+    assert at.text_area(key="attr_text").value == "The capital of France is"
+    assert at.radio(key="attr_target_mode").value == "link"
+    assert any("' Paris'" in m.value for m in at.markdown)
+
+
+def test_attribution_reports_bad_input():
+    at = open_page(ATTRIBUTION, attr_text="", attr_method="occlusion")
+    assert_clean(at)
+    assert at.error and "empty" in at.error[0].value.lower()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_patching_shows_three_maps_with_france_restoring_paris(lang):
+    at = open_page(PATCHING, lang)
+    assert_clean(at)
+    assert not at.error
+    maps = figures(at)
+    assert len(maps) == 3
+    z = cells(maps[0])
+    assert z.shape == (30, 5)
+    assert z[0, 3] > 0.8 and z[-1, -1] == pytest.approx(1.0, abs=1e-3)
+    shown = metrics(at)
+    assert shown["Target" if lang == "en" else "目标"] == "' Paris'"
+
+
+def test_patching_explains_a_length_mismatch_with_both_tokenizations():
+    at = open_page(PATCHING, patch_corrupt="The capital city of Italy is")
+    assert_clean(at)
+    message = at.error[0].value
+    assert "same length" in message and "Clean:" in message and "Corrupted:" in message
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_compare_of_the_model_with_itself_shows_no_difference(lang):
+    at = open_page(COMPARE, lang, cmp_text="我爱吃苹果")
+    assert_clean(at)
+    assert not at.error
+    shown = metrics(at)
+    assert shown["Top-1 agreement" if lang == "en" else "Top-1 一致率"] == "100%"
+    assert float(shown["Mean KL(A ‖ B)" if lang == "en" else "平均 KL(A ‖ B)"]) == 0.0
+    (heatmap,) = figures(at)
+    values = cells(heatmap)
+    assert values.size and np.all(np.nan_to_num(values) == 0.0)
+    codes = [c.value for c in at.code]
+    assert codes[0] == codes[1]
+
+
+def test_compare_reports_an_unknown_model():
+    at = open_page(COMPARE, cmp_other="__custom__", cmp_custom="no/such-model-here")
+    assert_clean(at)
+    assert at.error

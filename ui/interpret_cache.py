@@ -1,0 +1,89 @@
+"""What the three interpret pages compute, shared by sessions: an attribution with the
+last position's attention, the three patching maps of a prompt pair, and a comparison of
+two models.
+
+Each is one call on the model's worker (``llm_core.serving``), cached per inputs as a
+ticket (``ui.serving.shared_call``): a class that opens the page with the same example
+computes it once, and a rerun that changes nothing runs nothing. Choosing the level, the
+attention source or the head only re-reads the cached result.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import streamlit as st
+
+from llm_core.generation.perplexity import start_token_of
+from llm_core.interpret.attention_agreement import LastRows, last_position_attention
+from llm_core.interpret.attribution import Attribution, attribute
+from llm_core.interpret.comparison import Comparison, compare
+from llm_core.interpret.patching import COMPONENTS, Patching, patch
+from llm_core.interpret.prompts import prepare_prompt
+from llm_core.models.loading import LoadedModel
+from llm_core.serving.tickets import Ticket
+from llm_core.serving.worker import worker_for
+from ui.model_loader import _load_cached
+from ui.serving import shared_call
+
+CACHE_TTL_S = 3600
+MAX_CACHED_RESULTS = 32
+
+
+class Explained(NamedTuple):
+    attribution: Attribution
+    attention: LastRows
+
+
+def _explain(
+    loaded: LoadedModel, text: str, target: str | int | None, method: str, steps: int
+) -> Explained:
+    prompt = prepare_prompt(loaded, text, start_token_of(loaded))
+    result = attribute(loaded, prompt, target, method, steps)
+    return Explained(result, last_position_attention(loaded, prompt.ids))
+
+
+def _patch_all(
+    loaded: LoadedModel, clean: str, corrupt: str, target: str | None
+) -> dict[str, Patching]:
+    start = start_token_of(loaded)
+    pair = prepare_prompt(loaded, clean, start), prepare_prompt(loaded, corrupt, start)
+    return {component: patch(loaded, *pair, target, component) for component in COMPONENTS}
+
+
+@st.cache_resource(max_entries=MAX_CACHED_RESULTS, ttl=CACHE_TTL_S, show_spinner=False)
+def _explain_ticket(
+    spec: str, text: str, target: str | int | None, method: str, steps: int
+) -> Ticket:
+    loaded = _load_cached(spec)
+    return worker_for(loaded).submit_call(
+        _explain, text, target, method, steps, label="attribution"
+    )
+
+
+@st.cache_resource(max_entries=MAX_CACHED_RESULTS, ttl=CACHE_TTL_S, show_spinner=False)
+def _patch_ticket(spec: str, clean: str, corrupt: str, target: str | None) -> Ticket:
+    loaded = _load_cached(spec)
+    return worker_for(loaded).submit_call(_patch_all, clean, corrupt, target, label="patching")
+
+
+@st.cache_resource(max_entries=MAX_CACHED_RESULTS, ttl=CACHE_TTL_S, show_spinner=False)
+def _compare_ticket(spec: str, other: str, text: str, head: tuple[int, int]) -> Ticket:
+    loaded = _load_cached(spec)
+    b = loaded if other == spec else _load_cached(other)  # a bad spec fails here, with its message
+    return worker_for(loaded).submit_call(compare, b, text, head, (spec, other), label="compare")
+
+
+def explained(spec: str, text: str, target: str | int | None, method: str, steps: int) -> Explained:
+    """The attribution of ``text`` for ``target`` and the last position's attention."""
+    return shared_call(_explain_ticket, spec, text, target, method, steps)
+
+
+def patched(spec: str, clean: str, corrupt: str, target: str | None) -> dict[str, Patching]:
+    """component -> the patching of every (layer, position) for the pair."""
+    return shared_call(_patch_ticket, spec, clean, corrupt, target)
+
+
+def compared(spec: str, other: str, text: str, head: tuple[int, int]) -> Comparison:
+    """Model ``spec`` against ``other`` on ``text``, with ``head``'s attention difference."""
+    return shared_call(_compare_ticket, spec, other, text, head)

@@ -1,0 +1,95 @@
+"""Two models side by side on one text: where each is surprised, whether they predict the
+same next token, how each continues, and how one head's attention differs."""
+
+import streamlit as st
+
+from llm_core.errors import LLMCoreError
+from llm_core.models.default_model import DEFAULT_SPEC
+from llm_core.models.specs import list_saved_outputs
+from llm_core.plots.heatmaps import difference_heatmap_of
+from llm_core.plots.interpret import attribution_chart, surprisal_pair_chart
+from ui.i18n import t
+from ui.interpret_cache import compared
+from ui.model_loader import page_model
+from ui.sidebar import CUSTOM_CHOICE
+
+SEED_TEXT = "床前明月光，疑是地上霜。"
+CHART = {"width": "stretch", "config": {"displaylogo": False}}
+
+st.title(t("cmp.title"))
+st.caption(t("cmp.intro"))
+loaded, spec = page_model()
+choices = [DEFAULT_SPEC, *(source.name for source in list_saved_outputs()), CUSTOM_CHOICE]
+wanted = st.query_params.get("other")
+if wanted and st.session_state.get("cmp_link") != wanted:  # "compare with the base model"
+    st.session_state["cmp_link"] = wanted
+    st.session_state["cmp_other"] = wanted if wanted in choices else CUSTOM_CHOICE
+    st.session_state["cmp_custom"] = "" if wanted in choices else wanted
+if st.session_state.get("cmp_other") not in choices:
+    st.session_state["cmp_other"] = DEFAULT_SPEC
+st.session_state.setdefault("cmp_text", SEED_TEXT)
+names = {DEFAULT_SPEC: t("sidebar.model_default"), CUSTOM_CHOICE: t("sidebar.model_custom")}
+left, right = st.columns(2)
+left.text_input(t("cmp.model_a"), spec, disabled=True, help=t("cmp.model_a_help"))
+other = right.selectbox(
+    t("cmp.model_b"),
+    choices,
+    key="cmp_other",
+    format_func={c: names.get(c) or t("sidebar.model_output", name=c) for c in choices}.__getitem__,
+)
+if other == CUSTOM_CHOICE:
+    other = right.text_input(
+        t("sidebar.custom_spec"), key="cmp_custom", help=t("sidebar.custom_help")
+    ).strip()
+    if not other:
+        st.info(t("cmp.custom_empty"))
+        st.stop()
+text = st.text_area(t("cmp.text"), key="cmp_text", height=80)
+d = loaded.description
+cells = st.columns(2)
+layer = cells[0].slider(t("cmp.layer"), 0, d.n_layers - 1, d.n_layers // 2, key="cmp_layer")
+head = cells[1].slider(t("cmp.head"), 0, d.n_heads - 1, 0, key="cmp_head")
+try:
+    result = compared(spec, other, text, (layer, head))
+except LLMCoreError as error:
+    st.error(str(error))
+    st.stop()
+
+st.caption(t(f"cmp.basis_{result.basis}"))
+for note in result.notes:
+    st.info(note)
+a_name, b_name = f"A: {spec}", f"B: {other}"
+cells = st.columns(4)
+cells[0].metric(t("cmp.m_mean_a"), f"{result.surprisal_a.mean():.2f}", help=t("cmp.m_mean_help"))
+cells[1].metric(t("cmp.m_mean_b"), f"{result.surprisal_b.mean():.2f}")
+if result.agreement is not None:
+    cells[2].metric(
+        t("cmp.m_agreement"), f"{result.agreement.mean():.0%}", help=t("cmp.m_agreement_help")
+    )
+    cells[3].metric(t("cmp.m_kl"), f"{result.kl.mean():.3f}", help=t("cmp.m_kl_help"))
+left, right = st.columns(2)
+left.markdown(f"**{t('cmp.surprisal_heading')}**")
+chart = surprisal_pair_chart(
+    result.labels, result.surprisal_a, result.surprisal_b, (a_name, b_name), t("cmp.nats")
+)
+left.altair_chart(chart, width="stretch", key="cmp_surprisal")
+right.markdown(f"**{t('cmp.difference_heading')}**")
+chart = attribution_chart(result.labels, result.difference, t("cmp.difference_axis"))
+right.altair_chart(chart, width="stretch", key="cmp_difference")
+st.subheader(t("cmp.continuations_heading"))
+left, right = st.columns(2)
+left.markdown(f"**{a_name}**")
+left.code(result.a.continuation or " ", language=None, wrap_lines=True)
+right.markdown(f"**{b_name}**")
+right.code(result.b.continuation or " ", language=None, wrap_lines=True)
+if result.attention_difference is not None:
+    st.subheader(t("cmp.attention_heading", layer=layer, head=head))
+    figure = difference_heatmap_of(
+        result.attention_difference,
+        result.labels,
+        query_title=t("cmp.query_axis"),
+        key_title=t("cmp.key_axis"),
+        value_name=t("cmp.attention_value"),
+    )
+    st.plotly_chart(figure, key="cmp_attention", **CHART)
+    st.caption(t("cmp.attention_caption"))

@@ -14,6 +14,9 @@ from ui.generation_runs import ShownRun, run_chips
 from ui.i18n import t
 from ui.token_chips import chips_html, legend_html, weight_chips
 
+ATTRIBUTION_PAGE = "views/attribution.py"
+# (prompt up to the step, the step's token id): what the Attribution page opens with.
+ATTRIBUTION_HANDOFF_KEY = "attr_handoff"
 CHART = {"width": "stretch", "config": {"displaylogo": False}}
 
 
@@ -76,14 +79,11 @@ def render_run(run: ShownRun, output, n_layers: int) -> None:
             format_func=lambda i: f"{i + 1}: {shown.labels[i]!r}",
         )
     render_step(run.request.settings, shown.steps[index], shown.labels[index])
-    if not run.request.chat:  # a chat prompt's template is not text the Attribution page reads
+    # A chat prompt's template is not text the Attribution page reads: no button there.
+    if not run.request.chat and st.button(t("gen.why_link"), key="gen_why", icon=":material/help:"):
         before = run.request.prompt + "".join(shown.pieces[:index])
-        st.page_link(
-            "views/attribution.py",
-            label=t("gen.why_link"),
-            icon=":material/help:",
-            query_params={"prompt": before, "target": str(shown.steps[index].token_id)},
-        )
+        st.session_state[ATTRIBUTION_HANDOFF_KEY] = (before, shown.steps[index].token_id)
+        st.switch_page(ATTRIBUTION_PAGE)
     render_attention(run, number, index, n_layers)
 
 

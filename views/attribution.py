@@ -12,6 +12,7 @@ from llm_core.plots.interpret import attention_share_chart, attribution_chart
 from ui.i18n import t
 from ui.interpret_cache import explained
 from ui.model_loader import page_model
+from ui.step_detail import ATTRIBUTION_HANDOFF_KEY
 from ui.token_chips import chips_html, legend_html, score_chips
 
 EXAMPLES = ("我爱吃苹果", "The capital of France is", "床前明月光，疑是地上")
@@ -28,15 +29,20 @@ KEYS = {
 
 
 def restore() -> None:
-    """Widget values survive a visit to another page; a link from Generation
-    (?prompt=...&target=id) sets the prompt and the target once."""
+    """Widget values survive a visit to another page; a Generation step ("Why this
+    token?") or a shared link (?prompt=...&target=id) sets the prompt and the target."""
     kept = st.session_state.setdefault("attr_kept", {})
     for key, default in KEYS.items():
         st.session_state[key] = st.session_state.get(key, kept.get(key, default))
     link = (st.query_params.get("prompt"), st.query_params.get("target"))
     if link[0] and link[1] and link[1].isdigit() and st.session_state.get("attr_link") != link:
-        st.session_state.update(attr_link=link, attr_text=link[0], attr_target_mode="link")
-        st.session_state["attr_target_id"] = int(link[1])
+        st.session_state["attr_link"] = link
+        handoff = (link[0], int(link[1]))
+    else:
+        handoff = st.session_state.pop(ATTRIBUTION_HANDOFF_KEY, None)
+    if handoff is not None:
+        st.session_state.update(attr_text=handoff[0], attr_target_mode="link")
+        st.session_state["attr_target_id"] = int(handoff[1])
 
 
 def labels_of(prefix: str, options) -> object:

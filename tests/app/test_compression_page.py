@@ -105,6 +105,7 @@ def test_a_run_shows_the_comparison_and_saves(tiny):
     assert_clean(at)
     assert (tiny / "lab-pruned-60" / "model.safetensors").is_file()
     assert any("lab-pruned-60" in s.value for s in at.success)
+    assert any(b.label == "Compare with the base model" for b in at.button)
 
 
 def test_a_cancelled_run_says_so_and_keeps_nothing(tiny):

@@ -110,7 +110,7 @@ def test_patching_explains_a_length_mismatch_with_both_tokenizations():
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_compare_of_the_model_with_itself_shows_no_difference(lang):
-    at = open_page(COMPARE, lang, cmp_text="我爱吃苹果")
+    at = open_page(COMPARE, lang, vs_text="我爱吃苹果")
     assert_clean(at)
     assert not at.error
     shown = metrics(at)
@@ -124,6 +124,34 @@ def test_compare_of_the_model_with_itself_shows_no_difference(lang):
 
 
 def test_compare_reports_an_unknown_model():
-    at = open_page(COMPARE, cmp_other="__custom__", cmp_custom="no/such-model-here")
+    at = open_page(COMPARE, vs_other="__custom__", vs_custom="no/such-model-here")
     assert_clean(at)
     assert at.error
+
+
+def test_why_this_token_from_a_generation_step_opens_its_attribution():
+    at = open_page("views/generation.py", "en")
+    at.slider(key="gen_max_new").set_value(3)
+    at.button(key="gen_go").click().run()
+    run = at.session_state["gen_run"]
+    at.session_state["attr_method"] = "gradient-x-input"
+    at.button(key="gen_why").click().run()
+    assert_clean(at)
+    assert at.text_area(key="attr_text").value == run.request.prompt  # step 1: the prompt alone
+    assert at.radio(key="attr_target_mode").value == "link"
+    first = run.sequences[0].steps[0].token_id
+    assert at.session_state["attr_target_id"] == first
+
+
+def test_compare_with_the_base_model_opens_model_b(tiny):
+    from apptest_pages import TINY
+
+    from ui.result_actions import COMPARE_HANDOFF_KEY
+
+    at = open_page(COMPARE, **{COMPARE_HANDOFF_KEY: TINY, "vs_text": "The cat"})
+    assert_clean(at)
+    assert at.selectbox(key="vs_other").value == TINY
+    assert not at.error
+    # The tiny model has its own tokenizer: compared word by word, and the page says so.
+    assert any("word by word" in caption.value for caption in at.caption)
+    assert any("per word" in info.value for info in at.info)

@@ -1,5 +1,5 @@
 """Strings of the three pages past attention: Why this token? ("attr.*"), activation
-patching ("patch.*") and Compare two models ("cmp.*")."""
+patching ("patch.*") and Compare two models ("vs.*")."""
 
 STRINGS = {
     # ------------------------------------------------------------------ attribution
@@ -205,64 +205,64 @@ STRINGS = {
         "zh": "修补是因果性的：它改动计算并测量结果，而注意力图只展示权重。",
     },
     # ------------------------------------------------------------------ compare
-    "cmp.title": {"en": "Compare two models", "zh": "对比两个模型"},
-    "cmp.intro": {
+    "vs.title": {"en": "Compare two models", "zh": "对比两个模型"},
+    "vs.intro": {
         "en": "The same text read by two models: a fine-tuned or compressed model and its "
         "base, or any two. Where is each surprised, do they predict the same next token, and "
         "how does each continue?",
         "zh": "两个模型读同一段文本：比如微调或压缩后的模型与原模型，或者任意两个模型。各自在哪里"
         "感到意外？预测的下一个词元是否相同？各自会怎样续写？",
     },
-    "cmp.model_a": {"en": "Model A (the sidebar's)", "zh": "模型 A（侧边栏所选）"},
-    "cmp.model_a_help": {"en": "Change it in the sidebar.", "zh": "在侧边栏中更换。"},
-    "cmp.model_b": {"en": "Model B", "zh": "模型 B"},
-    "cmp.custom_empty": {
+    "vs.model_a": {"en": "Model A (the sidebar's)", "zh": "模型 A（侧边栏所选）"},
+    "vs.model_a_help": {"en": "Change it in the sidebar.", "zh": "在侧边栏中更换。"},
+    "vs.model_b": {"en": "Model B", "zh": "模型 B"},
+    "vs.custom_empty": {
         "en": "Type model B's hub id or folder.",
         "zh": "请输入模型 B 的 Hub 名称或文件夹。",
     },
-    "cmp.text": {"en": "Text", "zh": "文本"},
-    "cmp.layer": {"en": "Layer (attention difference)", "zh": "层（注意力差异）"},
-    "cmp.head": {"en": "Head", "zh": "头"},
-    "cmp.basis_tokens": {
+    "vs.text": {"en": "Text", "zh": "文本"},
+    "vs.layer": {"en": "Layer (attention difference)", "zh": "层（注意力差异）"},
+    "vs.head": {"en": "Head", "zh": "头"},
+    "vs.basis_tokens": {
         "en": "Both models read the text as the same tokens: compared token by token.",
         "zh": "两个模型把文本切成相同的词元：逐词元比较。",
     },
-    "cmp.basis_words": {
+    "vs.basis_words": {
         "en": "The tokenizers differ: compared word by word.",
         "zh": "两个分词器不同：逐词比较。",
     },
-    "cmp.m_mean_a": {"en": "Mean surprisal, A", "zh": "平均意外度，A"},
-    "cmp.m_mean_b": {"en": "Mean surprisal, B", "zh": "平均意外度，B"},
-    "cmp.m_mean_help": {
+    "vs.m_mean_a": {"en": "Mean surprisal, A", "zh": "平均意外度，A"},
+    "vs.m_mean_b": {"en": "Mean surprisal, B", "zh": "平均意外度，B"},
+    "vs.m_mean_help": {
         "en": "−log p of each token given the text before it, in nats; lower = less surprised.",
         "zh": "每个词元在给定前文时的 −log p（单位 nat）；越低越不意外。",
     },
-    "cmp.m_agreement": {"en": "Top-1 agreement", "zh": "Top-1 一致率"},
-    "cmp.m_agreement_help": {
+    "vs.m_agreement": {"en": "Top-1 agreement", "zh": "Top-1 一致率"},
+    "vs.m_agreement_help": {
         "en": "Share of positions where both models' most likely next token is the same.",
         "zh": "两个模型最可能的下一个词元相同的位置所占比例。",
     },
-    "cmp.m_kl": {"en": "Mean KL(A ‖ B)", "zh": "平均 KL(A ‖ B)"},
-    "cmp.m_kl_help": {
+    "vs.m_kl": {"en": "Mean KL(A ‖ B)", "zh": "平均 KL(A ‖ B)"},
+    "vs.m_kl_help": {
         "en": "How far B's next-token distribution is from A's, averaged over positions (nats).",
         "zh": "B 的下一个词元分布与 A 的差距，对所有位置取平均（nat）。",
     },
-    "cmp.surprisal_heading": {"en": "Surprisal of each", "zh": "各自的意外度"},
-    "cmp.difference_heading": {"en": "B − A", "zh": "B − A"},
-    "cmp.nats": {"en": "surprisal (nats)", "zh": "意外度（nat）"},
-    "cmp.difference_axis": {
+    "vs.surprisal_heading": {"en": "Surprisal of each", "zh": "各自的意外度"},
+    "vs.difference_heading": {"en": "B − A", "zh": "B − A"},
+    "vs.nats": {"en": "surprisal (nats)", "zh": "意外度（nat）"},
+    "vs.difference_axis": {
         "en": "difference (nats; red: B more surprised)",
         "zh": "差值（nat；红：B 更意外）",
     },
-    "cmp.continuations_heading": {"en": "How each continues (greedy)", "zh": "各自的续写（贪心）"},
-    "cmp.attention_heading": {
+    "vs.continuations_heading": {"en": "How each continues (greedy)", "zh": "各自的续写（贪心）"},
+    "vs.attention_heading": {
         "en": "Attention difference, layer {layer} head {head} (B − A)",
         "zh": "注意力差异：第 {layer} 层第 {head} 个头（B − A）",
     },
-    "cmp.query_axis": {"en": "query (looking)", "zh": "查询（看的词元）"},
-    "cmp.key_axis": {"en": "key (looked at)", "zh": "键（被看的词元）"},
-    "cmp.attention_value": {"en": "difference", "zh": "差值"},
-    "cmp.attention_caption": {
+    "vs.query_axis": {"en": "query (looking)", "zh": "查询（看的词元）"},
+    "vs.key_axis": {"en": "key (looked at)", "zh": "键（被看的词元）"},
+    "vs.attention_value": {"en": "difference", "zh": "差值"},
+    "vs.attention_caption": {
         "en": "Red: B attends more than A; blue: less; white: the same. The start token is left out.",
         "zh": "红：B 比 A 注意得多；蓝：少；白：相同。起始词元不计在内。",
     },

@@ -8,7 +8,7 @@ import streamlit as st
 from llm_core.errors import LLMCoreError
 from llm_core.interpret.attention_agreement import SOURCES, attention_agreement
 from llm_core.interpret.attribution import DEFAULT_STEPS, MAX_STEPS, METHODS
-from llm_core.plots.interpret import attention_share_chart, attribution_chart
+from llm_core.plots.interpret import attention_share_chart, signed_chart
 from ui.i18n import t
 from ui.interpret_cache import explained
 from ui.model_loader import page_model
@@ -142,7 +142,7 @@ agreement = attention_agreement(result.attention, found, level, source, layer, h
 left, right = st.columns(2)
 left.markdown(f"**{t('attr.scores_heading')}**")
 left.altair_chart(
-    attribution_chart(labels, scores, t("attr.score_axis")), width="stretch", key="attr_scores"
+    signed_chart(labels, scores, t("attr.score_axis")), width="stretch", key="attr_scores"
 )
 right.markdown(f"**{t('attr.attention_heading')}**")
 chart = attention_share_chart(labels, agreement.attention, t("attr.attention_axis"))

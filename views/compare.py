@@ -7,7 +7,7 @@ from llm_core.errors import LLMCoreError
 from llm_core.models.default_model import DEFAULT_SPEC
 from llm_core.models.specs import list_saved_outputs
 from llm_core.plots.heatmaps import difference_heatmap_of
-from llm_core.plots.interpret import attribution_chart, surprisal_pair_chart
+from llm_core.plots.interpret import signed_chart, surprisal_pair_chart
 from ui.i18n import t
 from ui.interpret_cache import compared
 from ui.model_loader import page_model
@@ -69,14 +69,20 @@ if result.agreement is not None:
         t("vs.m_agreement"), f"{result.agreement.mean():.0%}", help=t("vs.m_agreement_help")
     )
     cells[3].metric(t("vs.m_kl"), f"{result.kl.mean():.3f}", help=t("vs.m_kl_help"))
+levels = result.levels()
+if st.session_state.get("vs_level") not in levels:
+    st.session_state["vs_level"] = levels[-1]
+level_names = {level: t(f"attr.level_{level}") for level in levels}
+level = st.radio(
+    t("vs.level"), levels, key="vs_level", horizontal=True, format_func=level_names.__getitem__
+)
+labels, surprisal_a, surprisal_b = result.surprisal_at(level)
 left, right = st.columns(2)
 left.markdown(f"**{t('vs.surprisal_heading')}**")
-chart = surprisal_pair_chart(
-    result.labels, result.surprisal_a, result.surprisal_b, (a_name, b_name), t("vs.nats")
-)
+chart = surprisal_pair_chart(labels, surprisal_a, surprisal_b, (a_name, b_name), t("vs.nats"))
 left.altair_chart(chart, width="stretch", key="vs_surprisal")
 right.markdown(f"**{t('vs.difference_heading')}**")
-chart = attribution_chart(result.labels, result.difference, t("vs.difference_axis"))
+chart = signed_chart(labels, surprisal_b - surprisal_a, t("vs.difference_axis"))
 right.altair_chart(chart, width="stretch", key="vs_difference")
 st.subheader(t("vs.continuations_heading"))
 left, right = st.columns(2)

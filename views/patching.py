@@ -33,6 +33,11 @@ def restore() -> None:
         st.session_state[key] = st.session_state.get(key, kept.get(key, default))
 
 
+def percent(p: float) -> str:
+    """2 decimals, or a power of ten below 0.01% (3e-5 is not 0.00%)."""
+    return f"{p:.2%}" if p >= 1e-4 else f"{p * 100:.1e}%"
+
+
 def use_example(clean: str, corrupt: str, target: str) -> None:
     st.session_state.update(patch_clean=clean, patch_corrupt=corrupt, patch_target=target)
 
@@ -64,8 +69,8 @@ except LLMCoreError as error:
 first = results["residual"]
 cells = st.columns(3)
 cells[0].metric(t("patch.m_target"), repr(first.target.text))
-cells[1].metric(t("patch.m_clean"), f"{first.p_clean:.2%}", help=t("patch.m_clean_help"))
-cells[2].metric(t("patch.m_corrupt"), f"{first.p_corrupt:.2%}", help=t("patch.m_corrupt_help"))
+cells[1].metric(t("patch.m_clean"), percent(first.p_clean), help=t("patch.m_clean_help"))
+cells[2].metric(t("patch.m_corrupt"), percent(first.p_corrupt), help=t("patch.m_corrupt_help"))
 changed = ", ".join(
     repr(first.labels[i]) + " → " + repr(first.corrupt_labels[i]) for i in first.differs
 )

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from llm_core.errors import InputError
+from llm_core.interpret.attribution import sum_over_groups
 from llm_core.interpret.prompts import Prompt, prepare_prompt
 from llm_core.models.loading import LoadedModel
 
@@ -65,6 +67,27 @@ class Comparison:
     @property
     def difference(self) -> np.ndarray:
         return self.surprisal_b - self.surprisal_a
+
+    def levels(self) -> tuple[str, ...]:
+        """The levels ``surprisal_at`` can group by: all three on a token basis."""
+        return ("token", "character", "word") if self.basis == "tokens" else ("word",)
+
+    def surprisal_at(self, level: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(labels, surprisal of A, of B) per unit of ``level``: a character's or word's
+        surprisal is the sum over its tokens (-log p of the whole unit)."""
+        if level not in self.levels():
+            raise InputError(
+                f"This comparison is per {self.basis[:-1]}; use one of {self.levels()}."
+            )
+        if level == "token" or self.basis == "words":
+            return self.labels, self.surprisal_a, self.surprisal_b
+        tokenization = self.a.prompt.tokenization
+        groups = [group.tokens for group in tokenization.groups(level)]
+        return (
+            tokenization.labels(level),
+            sum_over_groups(self.surprisal_a, groups),
+            sum_over_groups(self.surprisal_b, groups),
+        )
 
     def to_json(self) -> dict[str, Any]:
         def floats(values: np.ndarray | None) -> list[float] | None:

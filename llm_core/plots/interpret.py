@@ -30,10 +30,11 @@ def _unique(labels: Sequence[str]) -> list[str]:
     return out
 
 
-def attribution_chart(
+def signed_chart(
     labels: Sequence[str], scores: Sequence[float], value_title: str
 ) -> alt.TopLevelMixin:
-    """Horizontal bars of signed scores, red up and blue down, in text order."""
+    """Horizontal bars of signed values (an attribution, a difference), red for positive
+    and blue for negative, in text order."""
     values = np.asarray(scores, dtype=np.float64)
     frame = pd.DataFrame(
         {
@@ -114,7 +115,8 @@ def surprisal_pair_chart(
     names: tuple[str, str],
     value_title: str,
 ) -> alt.TopLevelMixin:
-    """Each unit's surprisal under both models, two bars side by side."""
+    """Each unit's surprisal under both models (``names``, distinct: the legend), two
+    bars side by side."""
     units = _unique(labels)
     frame = pd.DataFrame(
         {
@@ -125,14 +127,9 @@ def surprisal_pair_chart(
             ),
         }
     )
-    colours = (
-        dict(zip(names, MODEL_COLOURS, strict=True))
-        if names[0] != names[1]
-        else {names[0]: MODEL_COLOURS[0]}
-    )
     if names[0] == names[1]:
-        frame["model"] = [f"{names[0]} (A)"] * len(units) + [f"{names[1]} (B)"] * len(units)
-        colours = {f"{names[0]} (A)": MODEL_COLOURS[0], f"{names[1]} (B)": MODEL_COLOURS[1]}
+        raise ValueError("The two models need distinct names for the legend.")
+    colours = dict(zip(names, MODEL_COLOURS, strict=True))
     return bar_chart(
         frame,
         label="label",

@@ -251,3 +251,30 @@ def test_models_with_different_tokenizers_are_compared_per_word(tiny_models):
     assert "per word" in result.notes[0]
     total_a = float(result.a.surprisal.sum())
     assert float(result.surprisal_a.sum()) == pytest.approx(total_a, abs=1e-4)
+
+
+def test_surprisal_per_character_and_word_sums_the_tokens(tiny_models):
+    loaded = tiny_models["qwen2"]
+    result = compare(loaded, loaded, "The cat sat on the mat", continuation_tokens=1)
+    assert result.levels() == ("token", "character", "word")
+    for level in ("character", "word"):
+        labels, a, b = result.surprisal_at(level)
+        assert len(labels) == len(a) == len(b)
+        assert float(a.sum()) == pytest.approx(float(result.surprisal_a.sum()), abs=1e-4)
+    with pytest.raises(InputError):
+        result.surprisal_at("sentence")
+
+
+def test_the_patching_map_is_centred_and_labelled():
+    from llm_core.plots.interpret import patching_heatmap, signed_chart
+
+    effect = np.array([[0.0, 0.9], [0.1, 1.0], [-0.2, 1.3]], dtype=np.float32)
+    figure = patching_heatmap(effect, [" France", " is"], layer_title="layer")
+    (trace,) = [t for t in figure.data if t.name == "values"]
+    assert trace.zmin == pytest.approx(-1.3) and trace.zmax == pytest.approx(1.3)
+    assert trace.zmid == 0.0
+    assert np.asarray(trace.z).shape == (3, 2)
+    chart = signed_chart(["的", "的"], [0.5, -0.5], "score").to_dict()
+    values = chart["datasets"][next(iter(chart["datasets"]))]
+    assert [row["label"] for row in values] == ["的", "的 (2)"]
+    assert [row["colour"] for row in values] == ["#d62728", "#2166ac"]

@@ -247,6 +247,7 @@ STRINGS = {
         "en": "How far B's next-token distribution is from A's, averaged over positions (nats).",
         "zh": "B 的下一个词元分布与 A 的差距，对所有位置取平均（nat）。",
     },
+    "vs.level": {"en": "Surprisal per", "zh": "意外度单位"},
     "vs.surprisal_heading": {"en": "Surprisal of each", "zh": "各自的意外度"},
     "vs.difference_heading": {"en": "B − A", "zh": "B − A"},
     "vs.nats": {"en": "surprisal (nats)", "zh": "意外度（nat）"},

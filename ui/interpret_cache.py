@@ -1,5 +1,5 @@
 """What the three interpret pages compute, shared by sessions: an attribution with the
-last position's attention, the three patching maps of a prompt pair, and a comparison of
+last position's attention, a patching map of a prompt pair, and a comparison of
 two models.
 
 Each is one call on the model's worker (``llm_core.serving``), cached per inputs as a
@@ -18,7 +18,7 @@ from llm_core.generation.perplexity import start_token_of
 from llm_core.interpret.attention_agreement import LastRows, last_position_attention
 from llm_core.interpret.attribution import Attribution, attribute
 from llm_core.interpret.comparison import Comparison, compare
-from llm_core.interpret.patching import COMPONENTS, Patching, patch
+from llm_core.interpret.patching import Patching, patch
 from llm_core.interpret.prompts import prepare_prompt
 from llm_core.models.loading import LoadedModel
 from llm_core.serving.tickets import Ticket
@@ -43,12 +43,12 @@ def _explain(
     return Explained(result, last_position_attention(loaded, prompt.ids))
 
 
-def _patch_all(
-    loaded: LoadedModel, clean: str, corrupt: str, target: str | None
-) -> dict[str, Patching]:
+def _patch(
+    loaded: LoadedModel, clean: str, corrupt: str, target: str | None, component: str
+) -> Patching:
     start = start_token_of(loaded)
     pair = prepare_prompt(loaded, clean, start), prepare_prompt(loaded, corrupt, start)
-    return {component: patch(loaded, *pair, target, component) for component in COMPONENTS}
+    return patch(loaded, *pair, target, component)
 
 
 @st.cache_resource(max_entries=MAX_CACHED_RESULTS, ttl=CACHE_TTL_S, show_spinner=False)
@@ -62,9 +62,13 @@ def _explain_ticket(
 
 
 @st.cache_resource(max_entries=MAX_CACHED_RESULTS, ttl=CACHE_TTL_S, show_spinner=False)
-def _patch_ticket(spec: str, clean: str, corrupt: str, target: str | None) -> Ticket:
+def _patch_ticket(
+    spec: str, clean: str, corrupt: str, target: str | None, component: str
+) -> Ticket:
     loaded = _load_cached(spec)
-    return worker_for(loaded).submit_call(_patch_all, clean, corrupt, target, label="patching")
+    return worker_for(loaded).submit_call(
+        _patch, clean, corrupt, target, component, label=f"patching-{component}"
+    )
 
 
 @st.cache_resource(max_entries=MAX_CACHED_RESULTS, ttl=CACHE_TTL_S, show_spinner=False)
@@ -79,9 +83,10 @@ def explained(spec: str, text: str, target: str | int | None, method: str, steps
     return shared_call(_explain_ticket, spec, text, target, method, steps)
 
 
-def patched(spec: str, clean: str, corrupt: str, target: str | None) -> dict[str, Patching]:
-    """component -> the patching of every (layer, position) for the pair."""
-    return shared_call(_patch_ticket, spec, clean, corrupt, target)
+def patched(spec: str, clean: str, corrupt: str, target: str | None, component: str) -> Patching:
+    """The patching of every (layer, position) of ``component`` for the pair (each
+    component is its own call: one costs layers x positions runs of the prompt)."""
+    return shared_call(_patch_ticket, spec, clean, corrupt, target, component)
 
 
 def compared(spec: str, other: str, text: str, head: tuple[int, int]) -> Comparison:

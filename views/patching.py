@@ -61,12 +61,11 @@ corrupt = right.text_input(t("patch.corrupt"), key="patch_corrupt", help=t("patc
 target = st.text_input(t("patch.target"), key="patch_target", help=t("patch.target_help"))
 st.session_state["patch_kept"] = {key: st.session_state[key] for key in KEYS}
 try:
-    results = patched(spec, clean, corrupt, target or None)
+    first = patched(spec, clean, corrupt, target or None, "residual")
 except LLMCoreError as error:
     st.error(str(error))
     st.stop()
 
-first = results["residual"]
 cells = st.columns(3)
 cells[0].metric(t("patch.m_target"), repr(first.target.text))
 cells[1].metric(t("patch.m_clean"), percent(first.p_clean), help=t("patch.m_clean_help"))
@@ -78,17 +77,27 @@ st.caption(t("patch.differs", changed=changed, n_tokens=len(first.labels)))
 st.latex(
     r"\text{effect}(l, p) = \frac{p_{\text{patched}} - p_{\text{corrupt}}}{p_{\text{clean}} - p_{\text{corrupt}}}"
 )
-tabs = st.tabs([t(f"patch.component_{component}") for component in COMPONENTS])
-for tab, component in zip(tabs, COMPONENTS, strict=True):
-    result = results[component]
-    figure = patching_heatmap(
-        result.effect,
-        result.labels,
-        title=t(f"patch.heatmap_{component}"),
-        layer_title=t("patch.layer_axis"),
-        position_title=t("patch.position_axis"),
-        value_name=t("patch.effect"),
-    )
-    tab.plotly_chart(figure, key=f"patch_map_{component}", **CHART)
-    tab.caption(t(f"patch.read_{component}"))
+names = {component: t(f"patch.component_{component}") for component in COMPONENTS}
+component = st.radio(
+    t("patch.component"),
+    COMPONENTS,
+    key="patch_component",
+    horizontal=True,
+    format_func=names.__getitem__,
+)
+try:
+    result = patched(spec, clean, corrupt, target or None, component)
+except LLMCoreError as error:
+    st.error(str(error))
+    st.stop()
+figure = patching_heatmap(
+    result.effect,
+    result.labels,
+    title=t(f"patch.heatmap_{component}"),
+    layer_title=t("patch.layer_axis"),
+    position_title=t("patch.position_axis"),
+    value_name=t("patch.effect"),
+)
+st.plotly_chart(figure, key=f"patch_map_{component}", **CHART)
+st.caption(t(f"patch.read_{component}"))
 st.info(t("patch.lesson"))

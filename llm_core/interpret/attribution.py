@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from llm_core.attention.trace import fused_attention
 from llm_core.errors import InputError
 from llm_core.interpret.prompts import (
     Prompt,
@@ -349,7 +350,7 @@ def _log_prob_gradients(
     import torch
 
     inputs = embeds.detach().requires_grad_(True)
-    with loaded.lock, torch.enable_grad():
+    with loaded.lock, fused_attention(loaded.model), torch.enable_grad():
         logits = loaded.model(inputs_embeds=inputs, use_cache=False, logits_to_keep=1).logits
         logp = logits[:, -1].float().log_softmax(-1)[:, target_id]  # [rows]
         # Only the embeddings' gradient: no parameter's .grad is filled or kept.
@@ -366,7 +367,7 @@ def _log_probs(loaded: LoadedModel, rows: torch.Tensor, target_id: int) -> torch
     chunk = max(1, MAX_FORWARD_BYTES // per_row)
     out = []
     for start in range(0, rows.shape[0], chunk):
-        with loaded.lock, torch.inference_mode():
+        with loaded.lock, fused_attention(loaded.model), torch.inference_mode():
             logits = loaded.model(
                 input_ids=rows[start : start + chunk], use_cache=False, logits_to_keep=1
             ).logits

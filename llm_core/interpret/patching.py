@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from llm_core.attention.trace import fused_attention
 from llm_core.errors import InputError
 from llm_core.interpret.prompts import Prompt, Target, target_id_for, token_text
 from llm_core.models.anatomy import attention_modules, decoder_layers, mlp_module
@@ -39,6 +40,10 @@ COMPONENTS = ("residual", "attention", "mlp")
 # p_clean and p_corrupt closer than this leave the normalized effect undefined.
 MIN_PROBABILITY_GAP = 1e-6
 MAX_ROWS_TOKENS = 4096  # tokens per batched chunk of patched runs
+# Patching runs the prompt once per (layer, position): layers x T runs of T tokens, so
+# its cost grows as T^2. 32 tokens on SmolLM2 is 30 x 32 runs, about 45 s on 2 cores
+# per component (benchmarks/interpret_speed.py); the classic pair (5 tokens) about 2 s.
+MAX_PATCH_TOKENS = 32
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +98,12 @@ def check_pair(clean: Prompt, corrupt: Prompt) -> None:
             "patching needs the same length, position by position. Clean: "
             f"{' | '.join(a.labels('token'))}. Corrupted: {' | '.join(b.labels('token'))}."
         )
+    if len(a.ids) > MAX_PATCH_TOKENS:
+        raise InputError(
+            f"The prompts have {len(a.ids)} tokens; patching takes at most {MAX_PATCH_TOKENS} "
+            "(it runs the model once per layer and position). Shorten them to the words "
+            "that matter."
+        )
     if a.ids == b.ids:
         raise InputError(
             "The clean and corrupted prompts are the same tokens: change a word of the "
@@ -118,7 +129,7 @@ def patch(
     modules = _modules(loaded, component)
     clean_ids, corrupt_ids = torch.tensor([clean.ids]), torch.tensor([corrupt.ids])
     recorded: dict[int, torch.Tensor] = {}
-    with loaded.lock, torch.inference_mode():
+    with loaded.lock, fused_attention(loaded.model), torch.inference_mode():
         with _hooks(modules, lambda layer, out: recorded.__setitem__(layer, out[0].clone())):
             clean_logits = _last_logits(loaded, clean_ids)[0]
         target_id = target_id_for(loaded, target, clean_logits)
@@ -140,7 +151,12 @@ def patch(
         position_of = torch.tensor([p for _, p in rows])
 
         overwrite = _overwriter(recorded, layer_of, position_of)
-        with loaded.lock, torch.inference_mode(), _hooks(modules, overwrite):
+        with (
+            loaded.lock,
+            fused_attention(loaded.model),
+            torch.inference_mode(),
+            _hooks(modules, overwrite),
+        ):
             logits = _last_logits(loaded, corrupt_ids.repeat(len(rows), 1))
             probs.append(logits.softmax(-1)[:, target_id])
     p_patched = torch.cat(probs).double().numpy().reshape(n_layers, len(positions))

@@ -92,13 +92,24 @@ def test_patching_shows_three_maps_with_france_restoring_paris(lang):
     at = open_page(PATCHING, lang)
     assert_clean(at)
     assert not at.error
-    maps = figures(at)
-    assert len(maps) == 3
-    z = cells(maps[0])
+    (residual,) = figures(at)
+    z = cells(residual)
     assert z.shape == (30, 5)
     assert z[0, 3] > 0.8 and z[-1, -1] == pytest.approx(1.0, abs=1e-3)
+    at.radio(key="patch_component").set_value("mlp").run()
+    assert_clean(at)
+    (mlp,) = figures(at)
+    assert cells(mlp)[0, 3] > 0.8  # layer 0's MLP output at " France" carries the word
     shown = metrics(at)
     assert shown["Target" if lang == "en" else "目标"] == "' Paris'"
+
+
+def test_patching_refuses_prompts_over_its_cap():
+    at = open_page(
+        PATCHING, patch_clean="word " * 40 + "France", patch_corrupt="word " * 40 + "Italy"
+    )
+    assert_clean(at)
+    assert "at most 32" in at.error[0].value
 
 
 def test_patching_explains_a_length_mismatch_with_both_tokenizations():

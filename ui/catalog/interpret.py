@@ -164,6 +164,7 @@ STRINGS = {
         "en": "The prompts differ at {changed} ({n_tokens} tokens each).",
         "zh": "两个提示词的不同之处：{changed}（各 {n_tokens} 个词元）。",
     },
+    "patch.component": {"en": "Activation to restore", "zh": "要恢复的激活"},
     "patch.component_residual": {"en": "Residual stream", "zh": "残差流"},
     "patch.component_attention": {"en": "Attention output", "zh": "注意力输出"},
     "patch.component_mlp": {"en": "MLP output", "zh": "MLP 输出"},

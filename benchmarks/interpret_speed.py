@@ -21,10 +21,11 @@ from attention_capture import _peak_mb, _reset_peak
 from isolation import measure_in_subprocess
 
 FACT = "The capital of France is"
-FILLER_WORDS = (
+FILLER = (
     "On a quiet morning we walked along the river and talked about the old town, its "
     "markets, its bridges and the long history of the region."
-).split()
+)
+FILLER_WORDS = FILLER.split()
 CASES = (
     "gradient-x-input",
     "integrated-gradients",

@@ -41,9 +41,10 @@ COMPONENTS = ("residual", "attention", "mlp")
 MIN_PROBABILITY_GAP = 1e-6
 MAX_ROWS_TOKENS = 4096  # tokens per batched chunk of patched runs
 # Patching runs the prompt once per (layer, position): layers x T runs of T tokens, so
-# its cost grows as T^2. 32 tokens on SmolLM2 is 30 x 32 runs, about 45 s on 2 cores
-# per component (benchmarks/interpret_speed.py); the classic pair (5 tokens) about 2 s.
-MAX_PATCH_TOKENS = 32
+# its cost grows as T^2. 32 tokens on SmolLM2 is 30 x 32 runs, about 65 s on 2 cores
+# per component, blocking the model for everyone; 16 tokens about a quarter of that; the pair
+# (5 tokens) about 2-4 s (benchmarks/interpret_speed.py).
+MAX_PATCH_TOKENS = 16
 
 
 @dataclass(frozen=True, eq=False)

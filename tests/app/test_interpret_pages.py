@@ -109,7 +109,7 @@ def test_patching_refuses_prompts_over_its_cap():
         PATCHING, patch_clean="word " * 40 + "France", patch_corrupt="word " * 40 + "Italy"
     )
     assert_clean(at)
-    assert "at most 32" in at.error[0].value
+    assert "at most 16" in at.error[0].value
 
 
 def test_patching_explains_a_length_mismatch_with_both_tokenizations():

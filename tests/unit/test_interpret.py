@@ -218,7 +218,7 @@ def test_patching_refuses_equal_prompts_and_different_lengths_showing_both(tiny_
         patch(loaded, clean, prompt_of(loaded, "The cat sat on the mat"))
     long_clean = prompt_of(loaded, "The cat sat on the mat. " * 8)
     long_corrupt = prompt_of(loaded, "The dog sat on the mat. " * 8)
-    with pytest.raises(InputError, match="at most 32"):
+    with pytest.raises(InputError, match="at most 16"):
         patch(loaded, long_clean, long_corrupt)
     with pytest.raises(InputError, match="Unknown component"):
         patch(loaded, *patching_pair(loaded), component="heads")

@@ -35,12 +35,16 @@ class Explained(NamedTuple):
     attention: LastRows
 
 
-def _explain(
+def _attribute(
     loaded: LoadedModel, text: str, target: str | int | None, method: str, steps: int
-) -> Explained:
-    prompt = prepare_prompt(loaded, text, start_token_of(loaded))
-    result = attribute(loaded, prompt, target, method, steps)
-    return Explained(result, last_position_attention(loaded, prompt.ids))
+) -> Attribution:
+    return attribute(
+        loaded, prepare_prompt(loaded, text, start_token_of(loaded)), target, method, steps
+    )
+
+
+def _attention(loaded: LoadedModel, text: str) -> LastRows:
+    return last_position_attention(loaded, prepare_prompt(loaded, text, start_token_of(loaded)).ids)
 
 
 def _patch(
@@ -52,13 +56,19 @@ def _patch(
 
 
 @st.cache_resource(max_entries=MAX_CACHED_RESULTS, ttl=CACHE_TTL_S, show_spinner=False)
-def _explain_ticket(
+def _attribution_ticket(
     spec: str, text: str, target: str | int | None, method: str, steps: int
 ) -> Ticket:
     loaded = _load_cached(spec)
     return worker_for(loaded).submit_call(
-        _explain, text, target, method, steps, label="attribution"
+        _attribute, text, target, method, steps, label="attribution"
     )
+
+
+@st.cache_resource(max_entries=MAX_CACHED_RESULTS, ttl=CACHE_TTL_S, show_spinner=False)
+def _attention_ticket(spec: str, text: str) -> Ticket:
+    """The last position's attention, once per text: another method or target reuses it."""
+    return worker_for(_load_cached(spec)).submit_call(_attention, text, label="attention")
 
 
 @st.cache_resource(max_entries=MAX_CACHED_RESULTS, ttl=CACHE_TTL_S, show_spinner=False)
@@ -80,7 +90,8 @@ def _compare_ticket(spec: str, other: str, text: str, head: tuple[int, int]) -> 
 
 def explained(spec: str, text: str, target: str | int | None, method: str, steps: int) -> Explained:
     """The attribution of ``text`` for ``target`` and the last position's attention."""
-    return shared_call(_explain_ticket, spec, text, target, method, steps)
+    attribution = shared_call(_attribution_ticket, spec, text, target, method, steps)
+    return Explained(attribution, shared_call(_attention_ticket, spec, text))
 
 
 def patched(spec: str, clean: str, corrupt: str, target: str | None, component: str) -> Patching:

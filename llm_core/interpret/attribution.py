@@ -207,7 +207,7 @@ def _integrated_gradients(
 
 def refinement_budget(steps: int) -> int:
     """How many steps integrated gradients may take in all when ``steps`` miss the check."""
-    return min(MAX_STEPS, max(steps, 8 * steps))
+    return min(MAX_STEPS, 8 * steps)
 
 
 class TrapezoidPath:
@@ -234,7 +234,7 @@ class TrapezoidPath:
 
     @classmethod
     def start(cls, steps: int, at: Any) -> TrapezoidPath:
-        alphas = [float(a) for a in path_nodes(steps)[0]]
+        alphas = path_nodes(steps)
         return cls(alphas, *at(alphas))
 
     @property
@@ -284,20 +284,12 @@ class TrapezoidPath:
         return (weights[:, None] * torch.stack(self.products)).sum(0)
 
 
-def path_nodes(steps: int, power: float = PATH_POWER) -> tuple[torch.Tensor, torch.Tensor]:
-    """The trapezoid rule's starting nodes a_k = (k / steps) ** power on [0, 1] and their
-    weights, ([steps + 1], [steps + 1]) float64, the weights summing to 1. The nodes
-    crowd near the baseline, where the RMS norm of near-zero embeddings,
+def path_nodes(steps: int, power: float = PATH_POWER) -> list[float]:
+    """The trapezoid rule's starting nodes a_k = (k / steps) ** power on [0, 1], crowded
+    near the baseline, where the RMS norm of near-zero embeddings,
     a e / sqrt(a^2 mean(e^2) + eps), turns from 0 to its full value within a few
-    hundredths of the path."""
-    import torch
-
-    alphas = (torch.arange(steps + 1, dtype=torch.float64) / steps) ** power
-    widths = alphas[1:] - alphas[:-1]  # [steps]
-    weights = torch.zeros(steps + 1, dtype=torch.float64)
-    weights[:-1] += widths / 2
-    weights[1:] += widths / 2
-    return alphas, weights
+    hundredths of the path (``TrapezoidPath`` refines them where that is not enough)."""
+    return [(k / steps) ** power for k in range(steps + 1)]
 
 
 def _occlusion(loaded: LoadedModel, prompt: Prompt, target_id: int) -> Attribution:

@@ -6,6 +6,7 @@ surprisal side by side. Every word is an argument (the UI passes translated ones
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -36,13 +37,30 @@ def signed_chart(
     """Horizontal bars of signed values (an attribution, a difference), red for positive
     and blue for negative, in text order."""
     values = np.asarray(scores, dtype=np.float64)
+    colours = np.where(values >= 0, POSITIVE_COLOUR, NEGATIVE_COLOUR)
+    return _bars(labels, values, colours, [f"{v:+.2f}" for v in values], value_title, "+.3f")
+
+
+def attention_share_chart(
+    labels: Sequence[str], attention: Sequence[float], value_title: str
+) -> alt.TopLevelMixin:
+    """Horizontal bars of the attention weight each group receives (0..1)."""
+    values = np.asarray(attention, dtype=np.float64)
+    texts = [f"{v:.1%}" for v in values]
+    return _bars(labels, values, ATTENTION_COLOUR, texts, value_title, ".3f", axis_format="%")
+
+
+def _bars(
+    labels: Sequence[str],
+    values: np.ndarray,
+    colours: Any,
+    texts: list[str],
+    value_title: str,
+    value_format: str,
+    axis_format: str | None = None,
+) -> alt.TopLevelMixin:
     frame = pd.DataFrame(
-        {
-            "label": _unique(labels),
-            "score": values,
-            "colour": np.where(values >= 0, POSITIVE_COLOUR, NEGATIVE_COLOUR),
-            "text": [f"{v:+.2f}" for v in values],
-        }
+        {"label": _unique(labels), "score": values, "colour": colours, "text": texts}
     )
     return bar_chart(
         frame,
@@ -51,32 +69,8 @@ def signed_chart(
         value_title=value_title,
         colour="colour",
         text="text",
-        value_format="+.3f",
-    )
-
-
-def attention_share_chart(
-    labels: Sequence[str], attention: Sequence[float], value_title: str
-) -> alt.TopLevelMixin:
-    """Horizontal bars of the attention weight each group receives (0..1)."""
-    values = np.asarray(attention, dtype=np.float64)
-    frame = pd.DataFrame(
-        {
-            "label": _unique(labels),
-            "weight": values,
-            "colour": ATTENTION_COLOUR,
-            "text": [f"{v:.1%}" for v in values],
-        }
-    )
-    return bar_chart(
-        frame,
-        label="label",
-        value="weight",
-        value_title=value_title,
-        colour="colour",
-        text="text",
-        value_format=".3f",
-        axis_format="%",
+        value_format=value_format,
+        axis_format=axis_format,
     )
 
 

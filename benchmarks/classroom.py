@@ -9,9 +9,10 @@ websockets on loopback), each on its own text, through two phases:
   generate    on /generation with its own prompt, press Generate (32 new tokens, the
               page's defaults: greedy, attention recorded) until the summary line shows
 
-and prints per phase: sessions ok, errors, p50 / p95 / max seconds (clients included),
-the server's CPU seconds per action, its RSS after the phase (and its peak), and the
-script runs each click cost (1 = the page never reruns itself).
+and prints per phase: sessions ok, errors (and why), p50 / p95 / max seconds (clients
+included), the server's CPU seconds per action, the browsers' (the rest of the
+machine's busy CPU over the phase), the server's RSS after the phase (and its peak), and
+the script runs each click cost (1 = the page never reruns itself).
 
 Then the scheduler alone, in this process: aggregate tokens/s of 1, 8 and 30 concurrent
 32-token requests through ``llm_core.serving`` (page settings), and the ratio to one.
@@ -36,6 +37,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +104,13 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine (every core; server and browsers alike)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
@@ -173,21 +182,25 @@ async def generate_action(page, reruns: list[int]) -> float:
 
 
 async def run_phase(name: str, pages: list, action, server_pid: int) -> dict:
-    cpu_before = cpu_seconds(server_pid)
+    cpu_before, machine_before = cpu_seconds(server_pid), machine_cpu_seconds()
     results = await asyncio.gather(*(action(page, n) for n, page in enumerate(pages)),
                                    return_exceptions=True)  # fmt: skip
     cpu = cpu_seconds(server_pid) - cpu_before
-    seconds, errors = [], 0
+    machine = machine_cpu_seconds() - machine_before
+    seconds, reasons = [], []
     for page, result in zip(pages, results, strict=True):
-        failed = isinstance(result, BaseException)
-        if not failed:
-            failed = await page.locator(EXCEPTION).count() > 0
-        errors += failed
-        if not failed:
+        if isinstance(result, BaseException):
+            reasons.append(f"{type(result).__name__}: {str(result).splitlines()[0][:160]}")
+        elif await page.locator(EXCEPTION).count() > 0:
+            shown = await page.locator(EXCEPTION).first.inner_text()
+            reasons.append(f"exception on the page: {shown.splitlines()[0][:160]}")
+        else:
             seconds.append(result)
     rss, peak = memory_mb(server_pid)
-    return {"phase": name, "n": len(pages), "ok": len(seconds), "errors": errors,
-            "seconds": sorted(seconds), "cpu_per_action": cpu / max(len(pages), 1),
+    n = max(len(pages), 1)
+    return {"phase": name, "n": len(pages), "ok": len(seconds), "errors": len(reasons),
+            "reasons": reasons, "seconds": sorted(seconds), "cpu_per_action": cpu / n,
+            "clients_cpu_per_action": (machine - cpu) / n,
             "rss_mb": rss, "peak_rss_mb": peak}  # fmt: skip
 
 
@@ -205,11 +218,14 @@ def print_phase(result: dict, reruns: list[float] | None = None) -> None:
         f"errors {result['errors']:>2}  p50 {percentile(s, 0.5):7.1f} s  "
         f"p95 {percentile(s, 0.95):7.1f} s  max {max(s, default=float('nan')):7.1f} s  "
         f"server CPU/action {result['cpu_per_action']:5.2f} s  "
+        f"browsers' CPU/action {result['clients_cpu_per_action']:5.2f} s  "
         f"RSS {result['rss_mb']:6.0f} MB (peak {result['peak_rss_mb']:.0f})"
     )
     if reruns:
         line += f"  runs/click {statistics.mean(reruns):.2f}"
     print(line, flush=True)
+    for reason, count in Counter(result["reasons"]).most_common(3):
+        print(f"    {count} x {reason}", flush=True)
 
 
 async def drive(url: str, server_pid: int, n_sessions: int) -> None:

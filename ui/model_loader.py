@@ -19,6 +19,7 @@ from llm_core.models.default_model import (
     prepare_default_model,
 )
 from llm_core.models.loading import LoadedModel, load_model, load_tokenizer
+from llm_core.text.tokens import prepare_word_splitter
 from ui.i18n import t
 from ui.sidebar import selected_model_spec
 
@@ -31,6 +32,7 @@ ALLOW_LOCAL_PATHS = os.environ.get("LLM_EXPLORER_ALLOW_LOCAL_PATHS", "1") != "0"
 @st.cache_resource(max_entries=MAX_CACHED_MODELS, show_spinner=False)
 def _load_cached(spec: str) -> LoadedModel:
     loaded = load_model(spec, allow_local_paths=ALLOW_LOCAL_PATHS)
+    prepare_word_splitter()  # the first Chinese text would otherwise pay for it, GIL held
     # Streamlit runs gc.collect(2) after every script run (runner.postScriptGC). With torch,
     # transformers and a model on the heap (~0.5 M tracked objects) that full collection
     # took 0.24 s per rerun of every session. Freezing what lives now (imports, models)

@@ -210,6 +210,13 @@ def check_ids_in_vocabulary(ids: Sequence[Any], vocab_size: int, source: str = "
     return [int(t) for t in ids]
 
 
+def prepare_word_splitter() -> None:
+    """Load jieba's dictionary now (~0.8 s, holding the GIL), not inside the first
+    request that holds Chinese text: on a shared server that request would stall every
+    session's script for as long."""
+    _jieba().initialize()
+
+
 def split_words(text: str) -> list[tuple[int, int]]:
     """Character spans [start, end) of the words of ``text``, in order; whitespace is in none.
 

@@ -11,7 +11,14 @@ import regex
 from tiny_models import TRAINING_TEXT, build_tokenizer
 
 from llm_core.errors import InputError
-from llm_core.text.tokens import LEVELS, MAX_TOKENIZE_CHARS, Tokenization, split_words, tokenize
+from llm_core.text.tokens import (
+    LEVELS,
+    MAX_TOKENIZE_CHARS,
+    Tokenization,
+    prepare_word_splitter,
+    split_words,
+    tokenize,
+)
 
 TRICKY_TEXTS = [
     "我爱吃苹果",
@@ -287,3 +294,13 @@ def test_byte_table_is_gpt2s():
 
     assert all(_byte_level_bytes(char) == bytes([b]) for b, char in bytes_to_unicode().items())
     assert _byte_level_bytes("▁cat") is None  # a sentencepiece piece is not byte-level
+
+
+def test_prepare_word_splitter_loads_jieba_once_and_keeps_its_cuts():
+    import jieba
+
+    prepare_word_splitter()
+    assert jieba.dt.initialized
+    prepare_word_splitter()  # a second call costs nothing and changes nothing
+    text = "我爱吃苹果"
+    assert [text[a:b] for a, b in split_words(text)] == ["我", "爱", "吃", "苹果"]

@@ -23,8 +23,14 @@ from llm_core.attention.matrices import (
     view_of,
 )
 from llm_core.attention.recompute import layer_attention
+from llm_core.attention.reductions import LAYER_REDUCTIONS
 from llm_core.attention.stats import HeadRole
-from llm_core.attention.summary import AttentionSummary, LayerProgress, summarize_attention
+from llm_core.attention.summary import (
+    QUICK_SUMMARY_TOKENS,
+    AttentionSummary,
+    LayerProgress,
+    summarize_attention,
+)
 from llm_core.attention.trace import Trace, run_trace
 from llm_core.attention.trace_store import TraceStore
 from llm_core.plots.attention import MAX_GRID_SIZE
@@ -79,6 +85,38 @@ def trace_of(spec: str, text: str) -> Trace:
     return trace_store().get(_key("trace", spec, text), run)
 
 
+def trace_through(spec: str, text: str, layer: int) -> Trace:
+    """A trace holding layer ``layer``: the whole one if kept. A text over
+    ``QUICK_SUMMARY_TOKENS`` tokens whose whole trace is not kept yet gets a partial one
+    that stops at that layer (a fraction of the pass: 4 of 30 layers for layer 3), so
+    its first view comes before the rest of the model has run; ``trace_of`` then runs
+    the whole pass for every other view. Layer inputs are the same either way."""
+    whole = trace_store().peek(_key("trace", spec, text))
+    tokens = tokens_of(spec, text)
+    loaded = _load_cached(spec)
+    if whole is not None or tokens.n_tokens <= QUICK_SUMMARY_TOKENS:
+        return whole if whole is not None else trace_of(spec, text)
+    if layer >= loaded.description.n_layers - 1:
+        return trace_of(spec, text)
+    submit = worker_for(loaded).submit_call
+    run = lambda: follow(submit(run_trace, tokens.ids, layer, label="trace"))  # noqa: E731
+    return trace_store().get(_key(f"through layer {layer}", spec, text), run)
+
+
+def first_trace(spec: str, text: str) -> bool:
+    """Before the page draws: the whole trace of ``text``, or for a long text not traced
+    yet, a partial one through the layer its view shows (``trace_through``). True when
+    the page must still call ``trace_of`` once its first view is drawn."""
+    if trace_store().peek(_key("trace", spec, text)) is not None:
+        return False
+    reduction = st.session_state.get("attn_reduction", "head")
+    layer = st.session_state.get("attn_layer", 0) if reduction in LAYER_REDUCTIONS else None
+    if layer is None or tokens_of(spec, text).n_tokens <= QUICK_SUMMARY_TOKENS:
+        trace_of(spec, text)
+        return False
+    return not trace_through(spec, text, layer).complete
+
+
 def summary_of(spec: str, text: str, progress: LayerProgress | None = None) -> AttentionSummary:
     """Every layer of the trace folded (statistics, mean over layers, rollout)."""
     loaded, trace = _load_cached(spec), trace_of(spec, text)
@@ -94,8 +132,10 @@ def full_matrix(
     spec: str, text: str, level: str, reduction: str, layer: int, head: int
 ) -> AttentionMatrix:
     """The view between every unit (not pooled): what the downloads hold."""
-    loaded, tokens, trace = _load_cached(spec), tokens_of(spec, text), trace_of(spec, text)
-    summary = summary_of(spec, text) if view_of(reduction, layer, head)[0] is None else None
+    one_layer = view_of(reduction, layer, head)[0] is not None
+    trace = trace_through(spec, text, layer) if one_layer else trace_of(spec, text)
+    loaded, tokens = _load_cached(spec), tokens_of(spec, text)
+    summary = None if one_layer else summary_of(spec, text)
     return attention_matrix(
         loaded, trace, tokens, level, reduction, *view_of(reduction, layer, head), summary
     )
@@ -118,7 +158,7 @@ def head_grid(spec: str, text: str, level: str, layer: int) -> tuple[np.ndarray,
     """Every head of ``layer`` at ``level``: [head, query_unit, key_unit] (pooled to at
     most ``MAX_GRID_SIZE`` per side) and the unit labels."""
     tokens = tokens_of(spec, text)
-    weights = layer_attention(_load_cached(spec), trace_of(spec, text), layer)
+    weights = layer_attention(_load_cached(spec), trace_through(spec, text, layer), layer)
     grouped = group_matrix(tokens, level, weights)
     matrix, labels, _block = fit_matrix(grouped, tokens.labels(level), MAX_GRID_SIZE)
     return matrix, labels
@@ -127,4 +167,4 @@ def head_grid(spec: str, text: str, level: str, layer: int) -> tuple[np.ndarray,
 @st.cache_data(max_entries=256, ttl=CACHE_TTL_S, show_spinner=False)
 def head_role(spec: str, text: str, layer: int, head: int) -> HeadRole:
     """What one head mostly attends to, from that head alone."""
-    return role_of_head(_load_cached(spec), trace_of(spec, text), layer, head)
+    return role_of_head(_load_cached(spec), trace_through(spec, text, layer), layer, head)

@@ -2,7 +2,9 @@
 every head of a layer side by side, and every layer x head at a glance.
 
 The model runs once per text (a trace, shared by every session); a switch of level,
-view, layer or head reruns only the fragment that draws the view, never the model."""
+view, layer or head reruns only the fragment that draws the view, never the model. A
+long text's first view comes from a pass stopped at its layer; the rest of the pass
+runs right after it is drawn."""
 
 import streamlit as st
 
@@ -23,7 +25,15 @@ from ui.attention_panels import (
 from ui.attention_state import DEFAULT_VIEW, MAX_URL_TEXT_CHARS, keep_view, restore_view
 from ui.i18n import t
 from ui.model_loader import page_model
-from ui.trace_cache import attention_view, full_matrix, head_role, tokens_of, trace_of
+from ui.trace_cache import (
+    attention_view,
+    first_trace,
+    full_matrix,
+    head_role,
+    tokens_of,
+    trace_of,
+    trace_through,
+)
 
 st.title(t("attention.title"))
 st.caption(t("attention.how_to_read"))
@@ -39,7 +49,7 @@ if not text.strip():
 try:
     tokens = tokens_of(spec, text)
     with st.spinner(t("attention.running", n_tokens=tokens.n_tokens)):
-        trace_of(spec, text)  # the one forward pass; every view below reads it
+        first_view_only = first_trace(spec, text)  # every view below reads it
 except LLMCoreError as error:
     st.error(str(error))
     st.stop()
@@ -53,6 +63,7 @@ if len(text) > MAX_URL_TEXT_CHARS:
 def main_view() -> None:
     """Controls, the heatmap, the text flow, the head grid and the numbers of one view."""
     level, reduction, layer, head = view_controls(d)
+    trace_through(spec, text, layer)  # here, not inside a cached view: it may show a wait
     keep_view(spec, ["attn_text", *DEFAULT_VIEW])
     if reduction in ("mean_layers", "rollout"):
         ensure_summary(spec, text, d.n_layers)
@@ -82,4 +93,7 @@ def main_view() -> None:
 
 
 main_view()
+if first_view_only:  # the first view of a long text came from a partial pass: finish it
+    with st.spinner(t("attention.finishing", n_layers=d.n_layers)):
+        trace_of(spec, text)
 overview_panel(spec, text, d, tokens.n_tokens)

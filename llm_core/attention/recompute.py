@@ -74,7 +74,7 @@ def layer_query_key(
     import torch
 
     layer = check_layer(layer, trace.n_layers)
-    attn = attention_modules(loaded.model, trace.n_layers)[layer]
+    attn = attention_modules(loaded.model, loaded.description.n_layers)[layer]
     norm = attention_input_norm(decoder_layers(loaded.model)[layer])
     dtype = hidden_dtype(loaded)
     with torch.inference_mode():
@@ -151,7 +151,9 @@ def can_recompute(loaded: LoadedModel, trace: Trace, layer: int) -> bool:
         return False
     if model_type in ROPE_MODEL_TYPES and trace.rotary is None:
         return False
-    window = getattr(attention_modules(loaded.model, trace.n_layers)[layer], "sliding_window", None)
+    window = getattr(
+        attention_modules(loaded.model, loaded.description.n_layers)[layer], "sliding_window", None
+    )
     return not window or window >= trace.n_tokens
 
 

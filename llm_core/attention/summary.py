@@ -58,7 +58,9 @@ def layer_by_layer(
     loaded: LoadedModel, trace: Trace, progress: LayerProgress | None = None
 ) -> Iterator[tuple[int, torch.Tensor]]:
     """(layer, [head, query_pos, key_pos] weights) for every layer in order, each a new
-    tensor: a caller keeps the ones it needs and the others are freed as it goes."""
+    tensor: a caller keeps the ones it needs and the others are freed as it goes.
+    ``ValueError`` for a partial trace (its missing layers would be left out unseen)."""
+    trace.require_complete("every layer's attention")
     for layer in range(trace.n_layers):
         yield layer, head_weights(loaded, trace, layer)
         if progress is not None:

@@ -10,6 +10,11 @@ question needs, as TransformerLens keeps its activation cache:
 - ``rotary``: the cos and sin the model's RoPE used, ``[2, query_pos, d_head]``, or None
   for models with learned positions (GPT-2 adds them to the embeddings).
 
+``run_trace(loaded, token_ids, through_layer=L)`` stops once layer L's input is kept: a
+*partial* trace (``complete`` False, no ``final``), enough for the attention of layers
+0..L at L+1 layers' cost. A page shows a long text's first view from it, then runs the
+whole pass. What needs every layer (the summary, the logit lens) refuses a partial one.
+
 From a trace, any layer's exact attention is recomputed from that layer alone
 (``llm_core.attention.recompute``); the logit lens reads every layer's stream. The
 sdpa forward agrees with an eager one to float32 rounding (~1e-6 relative).
@@ -52,7 +57,9 @@ class Trace:
 
     - ``residual``: [layer, query_pos, d_model], the input hidden state of each decoder
       layer (layer 0's is the embeddings, plus learned positions for GPT-2).
-    - ``final``: [query_pos, d_model], after the last layer and the final norm.
+    - ``final``: [query_pos, d_model], after the last layer and the final norm; None in
+      a *partial* trace (``complete`` False), which stopped at the input of its last
+      kept layer: ``residual`` then holds layers 0..``n_layers - 1`` only.
     - ``rotary``: [2 (cos, sin), query_pos, d_head] as the model's RoPE computed them, or
       None when the model has no rotary position encoding.
     """
@@ -60,8 +67,9 @@ class Trace:
     token_ids: tuple[int, ...]
     model_name: str
     residual: np.ndarray  # [layer, query_pos, d_model]
-    final: np.ndarray  # [query_pos, d_model]
+    final: np.ndarray | None  # [query_pos, d_model]; None when not ``complete``
     rotary: np.ndarray | None  # [2, query_pos, d_head]
+    complete: bool = True  # False: the pass stopped after ``n_layers`` layers' inputs
 
     def __post_init__(self) -> None:
         import torch
@@ -88,7 +96,15 @@ class Trace:
 
     @property
     def n_layers(self) -> int:
+        """Layers whose input is kept: all of the model's, unless the trace is partial."""
         return int(self.residual.shape[0])
+
+    def require_complete(self, what: str) -> None:
+        """``ValueError`` unless every layer (and the final stream) is kept."""
+        if not self.complete:
+            raise ValueError(
+                f"{what} needs a complete trace; this one stops at layer {self.n_layers - 1}"
+            )
 
     @property
     def nbytes(self) -> int:
@@ -117,7 +133,8 @@ class Trace:
         return rotary[0][None], rotary[1][None]
 
     def final_stream(self, dtype: torch.dtype | None = None) -> torch.Tensor:
-        """``final`` as a [query_pos, d_model] tensor."""
+        """``final`` as a [query_pos, d_model] tensor (a complete trace only)."""
+        self.require_complete("the final stream")
         return self._tensors["final"].to(dtype)
 
 
@@ -126,8 +143,18 @@ def hidden_dtype(loaded: LoadedModel) -> torch.dtype:
     return loaded.model.get_input_embeddings().weight.dtype
 
 
-def run_trace(loaded: LoadedModel, token_ids: Sequence[int]) -> Trace:
+class _EnoughLayers(Exception):
+    """Raised inside the forward once a partial trace has the layers it asked for."""
+
+
+def run_trace(
+    loaded: LoadedModel, token_ids: Sequence[int], through_layer: int | None = None
+) -> Trace:
     """Run the model body once over ``token_ids`` and keep its ``Trace``.
+
+    ``through_layer``: stop as soon as that layer's input is kept (a partial trace,
+    enough for that layer's attention and every layer before it, for a fraction of the
+    pass: the first view of a long text); None or the last layer runs the whole body.
 
     The one model forward of the attention views: it holds ``loaded.lock`` while the model
     runs (and the attention implementation is switched, see the module doc). Raises
@@ -138,14 +165,17 @@ def run_trace(loaded: LoadedModel, token_ids: Sequence[int]) -> Trace:
 
     ids = check_token_ids(loaded, token_ids)
     blocks = decoder_layers(loaded.model)
+    last = len(blocks) - 1 if through_layer is None else check_layer(through_layer, len(blocks))
     kept: dict[str, Any] = {}
 
     def keep_input(layer: int, args: tuple, kwargs: dict) -> None:
         hidden = args[0] if args else kwargs["hidden_states"]  # [1, query_pos, d_model]
         if layer == 0:
-            kept["residual"] = torch.empty((len(blocks), *hidden.shape[1:]))
+            kept["residual"] = torch.empty((last + 1, *hidden.shape[1:]))
             kept["rotary"] = kwargs.get("position_embeddings")  # (cos, sin) or None
         kept["residual"][layer] = hidden[0]  # float32 whatever the model computes in
+        if layer == last < len(blocks) - 1:
+            raise _EnoughLayers
 
     with loaded.lock:
         handles = [
@@ -159,6 +189,8 @@ def run_trace(loaded: LoadedModel, token_ids: Sequence[int]) -> Trace:
             with fused_attention(loaded.model), torch.inference_mode():
                 body = loaded.model.base_model  # no LM head: [T, vocab] logits are not needed
                 output = body(input_ids=torch.tensor([ids], dtype=torch.long), use_cache=False)
+        except _EnoughLayers:
+            output = None
         finally:
             for handle in handles:
                 handle.remove()
@@ -169,8 +201,9 @@ def run_trace(loaded: LoadedModel, token_ids: Sequence[int]) -> Trace:
         token_ids=tuple(ids),
         model_name=loaded.description.name,
         residual=kept["residual"].numpy(),
-        final=output.last_hidden_state[0].float().numpy(),
+        final=None if output is None else output.last_hidden_state[0].float().numpy(),
         rotary=rotary,
+        complete=output is not None,
     )
 
 

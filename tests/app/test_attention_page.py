@@ -117,6 +117,44 @@ def test_long_text_pools_the_heatmap_and_reads_every_layer_only_when_asked():
     assert_clean(at)
 
 
+def test_long_text_first_view_stops_at_its_layer_then_the_whole_pass_runs(monkeypatch):
+    passes = []
+    original = trace_cache.run_trace
+    monkeypatch.setattr(
+        trace_cache,
+        "run_trace",
+        lambda loaded, ids, *rest: passes.append(rest) or original(loaded, ids, *rest),
+    )
+    at = open_page(PAGE, "en")
+    at.radio(key="attn_level").set_value("token").run()
+    passes.clear()
+    text = f"{uuid.uuid4().hex[:6]}: " + "The dog ran in the park. " * 50  # ~350 tokens
+    at.text_area(key="attn_text").input(text).run()
+    assert_clean(at)
+    assert passes == [(3,), ()]  # through layer 3 for the first view, then the whole body
+    assert trace_cache.trace_store().peek(trace_cache._key("trace", "default", text)) is not None
+    shown = shown_figure_z(at)
+    at.select_slider(key="attn_layer").set_value(20).run()
+    at.select_slider(key="attn_layer").set_value(3).run()
+    assert_clean(at)
+    assert passes == [(3,), ()]  # every later view reads the whole trace
+    np.testing.assert_array_equal(shown_figure_z(at), shown)  # the same from either pass
+
+
+def shown_figure_z(at: AppTest) -> np.ndarray:
+    """The main heatmap's values, as sent to the browser."""
+    import json
+
+    chart = next(c for c in at.get("plotly_chart") if "attn_heatmap" in str(c.proto))
+    z = json.loads(chart.proto.spec)["data"][0]["z"]
+    if isinstance(z, dict):  # plotly's typed-array encoding
+        import base64
+
+        shape = [int(side) for side in str(z["shape"]).split(",")]  # "350, 350"
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    return np.array(z, dtype=float)
+
+
 def test_link_restores_the_view():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     at.query_params.update(text="今天天气很好", level="character", view="mean_heads", layer="5")

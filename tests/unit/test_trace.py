@@ -109,6 +109,35 @@ def test_recomputed_layers_equal_hugging_face_eager_attention(arch, sharp_models
             )
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_partial_trace_holds_the_layers_it_ran_as_the_whole_trace_does(
+    arch, sharp_models, traced
+):
+    loaded = sharp_models[arch]
+    tokens, trace, _reference = traced[arch]
+    last = loaded.description.n_layers - 1
+    assert last >= 1  # at least one layer to leave out
+    for through in range(last):
+        partial = run_trace(loaded, tokens.ids, through_layer=through)
+        assert not partial.complete and partial.final is None
+        assert partial.n_layers == through + 1
+        np.testing.assert_array_equal(partial.residual, trace.residual[: through + 1])
+        np.testing.assert_array_equal(
+            layer_attention(loaded, partial, through), layer_attention(loaded, trace, through)
+        )
+        with pytest.raises(InputError, match="layer"):
+            layer_attention(loaded, partial, through + 1)  # not run: never zeros
+        with pytest.raises(ValueError, match="complete trace"):
+            summarize_attention(loaded, partial)
+        with pytest.raises(ValueError, match="complete trace"):
+            partial.final_stream()
+    whole = run_trace(loaded, tokens.ids, through_layer=last)  # the last layer: the whole pass
+    assert whole.complete
+    np.testing.assert_array_equal(whole.final, trace.final)
+    with pytest.raises(InputError, match="layer"):
+        run_trace(loaded, tokens.ids, through_layer=last + 1)
+
+
 def test_the_forward_runs_sdpa_only_inside_the_lock(sharp_models):
     loaded = sharp_models["llama"]
     seen: list[tuple[str, object]] = []

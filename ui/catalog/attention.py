@@ -60,6 +60,10 @@ STRINGS = {
         "en": "Running the model once over {n_tokens} tokens…",
         "zh": "正在对 {n_tokens} 个词元运行一次模型……",
     },
+    "attention.finishing": {
+        "en": "Running the rest of the model's {n_layers} layers, so every other view opens at once…",
+        "zh": "正在计算模型其余各层（共 {n_layers} 层），之后切换任何视图都无需再等……",
+    },
     "attention.summary_progress": {
         "en": "Reading every layer: {done} of {n_layers}…",
         "zh": "正在读取每一层：第 {done} 层，共 {n_layers} 层……",

@@ -23,7 +23,6 @@ from llm_core.attention.matrices import (
     view_of,
 )
 from llm_core.attention.recompute import layer_attention
-from llm_core.attention.reductions import LAYER_REDUCTIONS
 from llm_core.attention.stats import HeadRole
 from llm_core.attention.summary import (
     QUICK_SUMMARY_TOKENS,
@@ -79,10 +78,7 @@ def trace_of(spec: str, text: str) -> Trace:
     asking at the same moment) queued on the model's worker, so it takes its turn with
     the class's generations; the page shows its place while it waits. Raises
     ``LLMCoreError`` (``InputError`` for bad text)."""
-    loaded = _load_cached(spec)
-    ids = tokens_of(spec, text).ids
-    run = lambda: follow(worker_for(loaded).submit_call(run_trace, ids, label="trace"))  # noqa: E731
-    return trace_store().get(_key("trace", spec, text), run)
+    return _stored_trace(spec, text, "trace")
 
 
 def trace_through(spec: str, text: str, layer: int) -> Trace:
@@ -92,29 +88,33 @@ def trace_through(spec: str, text: str, layer: int) -> Trace:
     its first view comes before the rest of the model has run; ``trace_of`` then runs
     the whole pass for every other view. Layer inputs are the same either way."""
     whole = trace_store().peek(_key("trace", spec, text))
-    tokens = tokens_of(spec, text)
-    loaded = _load_cached(spec)
-    if whole is not None or tokens.n_tokens <= QUICK_SUMMARY_TOKENS:
-        return whole if whole is not None else trace_of(spec, text)
-    if layer >= loaded.description.n_layers - 1:
+    if whole is not None:
+        return whole
+    last = _load_cached(spec).description.n_layers - 1
+    if tokens_of(spec, text).n_tokens <= QUICK_SUMMARY_TOKENS or layer >= last:
         return trace_of(spec, text)
-    submit = worker_for(loaded).submit_call
-    run = lambda: follow(submit(run_trace, tokens.ids, layer, label="trace"))  # noqa: E731
-    return trace_store().get(_key(f"through layer {layer}", spec, text), run)
+    return _stored_trace(spec, text, f"through layer {layer}", layer)
 
 
-def first_trace(spec: str, text: str) -> bool:
-    """Before the page draws: the whole trace of ``text``, or for a long text not traced
-    yet, a partial one through the layer its view shows (``trace_through``). True when
-    the page must still call ``trace_of`` once its first view is drawn."""
-    if trace_store().peek(_key("trace", spec, text)) is not None:
-        return False
-    reduction = st.session_state.get("attn_reduction", "head")
-    layer = st.session_state.get("attn_layer", 0) if reduction in LAYER_REDUCTIONS else None
-    if layer is None or tokens_of(spec, text).n_tokens <= QUICK_SUMMARY_TOKENS:
+def first_trace(spec: str, text: str, reduction: str, layer: int) -> bool:
+    """Before the page draws: the trace its first view reads (``trace_through`` for a
+    one-layer view, else the whole one). True when that was a partial pass, so the page
+    must still call ``trace_of`` once the view is drawn."""
+    layer_read = view_of(reduction, layer, None)[0]
+    if layer_read is None:
         trace_of(spec, text)
         return False
-    return not trace_through(spec, text, layer).complete
+    return not trace_through(spec, text, layer_read).complete
+
+
+def _stored_trace(spec: str, text: str, kind: str, *through_layer: int) -> Trace:
+    """From the store under ``kind``, or ``run_trace`` on the model's worker (through
+    ``through_layer`` if given), waited for with the queue place shown."""
+    loaded = _load_cached(spec)
+    ids = tokens_of(spec, text).ids
+    submit = worker_for(loaded).submit_call
+    run = lambda: follow(submit(run_trace, ids, *through_layer, label="trace"))  # noqa: E731
+    return trace_store().get(_key(kind, spec, text), run)
 
 
 def summary_of(spec: str, text: str, progress: LayerProgress | None = None) -> AttentionSummary:
@@ -132,13 +132,12 @@ def full_matrix(
     spec: str, text: str, level: str, reduction: str, layer: int, head: int
 ) -> AttentionMatrix:
     """The view between every unit (not pooled): what the downloads hold."""
-    one_layer = view_of(reduction, layer, head)[0] is not None
-    trace = trace_through(spec, text, layer) if one_layer else trace_of(spec, text)
+    layer_read, head_read = view_of(reduction, layer, head)
+    one_layer = layer_read is not None
+    trace = trace_through(spec, text, layer_read) if one_layer else trace_of(spec, text)
     loaded, tokens = _load_cached(spec), tokens_of(spec, text)
     summary = None if one_layer else summary_of(spec, text)
-    return attention_matrix(
-        loaded, trace, tokens, level, reduction, *view_of(reduction, layer, head), summary
-    )
+    return attention_matrix(loaded, trace, tokens, level, reduction, layer_read, head_read, summary)
 
 
 @st.cache_data(max_entries=128, ttl=CACHE_TTL_S, show_spinner=False)

@@ -49,7 +49,8 @@ if not text.strip():
 try:
     tokens = tokens_of(spec, text)
     with st.spinner(t("attention.running", n_tokens=tokens.n_tokens)):
-        first_view_only = first_trace(spec, text)  # every view below reads it
+        chosen = st.session_state["attn_reduction"], st.session_state["attn_layer"]
+        first_view_only = first_trace(spec, text, *chosen)  # every view below reads it
 except LLMCoreError as error:
     st.error(str(error))
     st.stop()
@@ -63,10 +64,11 @@ if len(text) > MAX_URL_TEXT_CHARS:
 def main_view() -> None:
     """Controls, the heatmap, the text flow, the head grid and the numbers of one view."""
     level, reduction, layer, head = view_controls(d)
-    trace_through(spec, text, layer)  # here, not inside a cached view: it may show a wait
     keep_view(spec, ["attn_text", *DEFAULT_VIEW])
     if reduction in ("mean_layers", "rollout"):
         ensure_summary(spec, text, d.n_layers)
+    else:  # here, not inside a cached view below: a partial pass may show a wait
+        trace_through(spec, text, layer)
     view = attention_view(spec, text, level, reduction, layer, head)
     if reduction == "head":
         st.info(f"{role_text(head_role(spec, text, layer, head))} {t('attention.role_basis')}")

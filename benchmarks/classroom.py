@@ -1,28 +1,38 @@
-"""A class on one server: N real browser sessions against one `streamlit run`, and the
-model worker's batching alone.
+"""A class on one server: N sessions at once against one `streamlit run`, and the model
+worker's batching alone.
 
 Starts `streamlit run app.py` on a free port, warms it (one session loads the model),
-then drives N Chromium sessions at once (Playwright contexts on /usr/bin/chromium; real
-websockets on loopback), each on its own text, through two phases:
+then drives N sessions at once, each on its own text, through two phases:
 
-  attention   open /attention?text=<its text> until the heatmap is drawn
+  attention   open /attention?text=<its text> (a new session, as a fresh tab is) until
+              the script has finished, the heatmap drawn
   generate    on /generation with its own prompt, press Generate (32 new tokens, the
-              page's defaults: greedy, attention recorded) until the summary line shows
+              page's defaults: greedy, attention recorded) until the summary line is drawn
 
 and prints per phase: sessions ok, errors (and why), p50 / p95 / max seconds (clients
-included), the server's CPU seconds per action, the browsers' (the rest of the
-machine's busy CPU over the phase), the server's RSS after the phase (and its peak), and
-the script runs each click cost (1 = the page never reruns itself).
+included), the server's CPU seconds per action, the clients' (the rest of the machine's
+busy CPU over the phase), the server's RSS after the phase (and its peak), and the script
+runs each action cost (1 = the page never reruns itself).
+
+Two kinds of client (`--client`), both on real websockets against the real server:
+
+  protocol  (default) each session speaks Streamlit's websocket protocol itself
+            (``protocol_session.py``: the browser's handshake and protobuf messages,
+            nothing rendered). The seconds are the server's: what a student waits before
+            their own browser, on their own laptop, draws what came (~1-3 s more).
+  chromium  each session is a Playwright context on /usr/bin/chromium. On one 2-core
+            machine the browsers' own CPU (~3 s per fresh tab, ~1 s per first chart)
+            competes with the server's, so the seconds are a class sharing the server's
+            two cores with its 30 browsers: measured, but not what a class sees.
 
 Then the scheduler alone, in this process: aggregate tokens/s of 1, 8 and 30 concurrent
 32-token requests through ``llm_core.serving`` (page settings), and the ratio to one.
 
     .venv/bin/python benchmarks/classroom.py --sessions 1 10 30
-    .venv/bin/python benchmarks/classroom.py --sessions 3 --scheduler 1 8   # a quick check
+    .venv/bin/python benchmarks/classroom.py --sessions 3 --client chromium --scheduler
+    .venv/bin/python benchmarks/classroom.py --sessions --scheduler 1 8 30
 
-Browsers run on the same machine as the server, so their CPU competes with it: the
-seconds are what a class on this machine would see, not the server alone (its CPU per
-action is printed separately). Figures vary with other load: check `uptime`.
+Figures vary with other load: check `uptime` (printed before and after).
 """
 
 from __future__ import annotations
@@ -47,7 +57,8 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 HEATMAP = "[data-testid='stMain'] [data-testid='stPlotlyChart']"
 EXCEPTION = "[data-testid='stException']"
 SUMMARY = "text=/\\d+ tokens · /"
-TIMEOUT_MS = 900_000  # one action may wait behind a whole class on two cores
+TIMEOUT_S = 900  # one action may wait behind a whole class on two cores
+PROMPT_LABEL = "Prompt"  # the Generation page's text area
 NEW_TOKENS = 32
 TEXTS = (
     "我爱吃苹果",
@@ -123,84 +134,126 @@ def memory_mb(pid: int) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------- sessions
+# Each action returns (seconds, script runs it cost) or raises with the reason it failed.
 
 
-async def wait_idle(page) -> None:
-    await page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
-    await page.wait_for_timeout(300)
-    await page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
+def _attention_query(number: int) -> str:
+    return urllib.parse.urlencode({"text": session_text(number)})
 
 
-def count_reruns(page) -> list[int]:
-    """A one-element counter of the script runs this page asks for (rerun messages)."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
+class ProtocolClient:
+    """A session over Streamlit's websocket protocol (``protocol_session.py``)."""
 
-    counter = [0]
+    kind = "protocol"
 
-    def watch(socket_) -> None:
+    def __init__(self, url: str) -> None:
+        self.url, self.session = url, None
+
+    async def attention(self, number: int) -> tuple[float, int]:
+        from protocol_session import ProtocolSession
+
+        start = time.perf_counter()
+        if self.session is not None:  # a fresh tab is a new session
+            await self.session.close()
+        self.session = await ProtocolSession.open(self.url)
+        await self.session.run("attention", query=_attention_query(number), timeout=TIMEOUT_S)
+        if self.session.first("plotly_chart") is None:
+            raise RuntimeError("no heatmap was drawn")
+        return time.perf_counter() - start, self.session.drawn.runs
+
+    async def prepare_generation(self, number: int) -> None:
+        await self.session.run("generation", timeout=TIMEOUT_S)
+        prompt = {PROMPT_LABEL: session_text(number)}
+        await self.session.run("generation", widgets=prompt, timeout=TIMEOUT_S)
+        self.prompt = prompt
+
+    async def generate(self) -> tuple[float, int]:
+        press = {**self.prompt, "Generate": True}
+        seconds = await self.session.run("generation", widgets=press, timeout=TIMEOUT_S)
+        if self.session.first_text(" tokens · ") is None:
+            raise RuntimeError("no summary line after Generate")
+        return seconds, self.session.drawn.runs
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+
+class ChromiumClient:
+    """A Playwright page on /usr/bin/chromium, counting the script runs it asks for."""
+
+    kind = "chromium"
+
+    def __init__(self, url: str, page) -> None:
+        self.url, self.page, self.reruns = url, page, [0]
+        page.on("websocket", self._watch)
+
+    def _watch(self, socket_) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
         def on_frame(payload) -> None:
             if isinstance(payload, (bytes, bytearray)):
                 message = BackMsg()
                 message.ParseFromString(payload)
-                counter[0] += message.WhichOneof("type") == "rerun_script"
+                self.reruns[0] += message.WhichOneof("type") == "rerun_script"
 
         socket_.on("framesent", on_frame)
 
-    page.on("websocket", watch)
-    return counter
+    async def _idle(self) -> None:
+        await self.page.wait_for_selector(IDLE, timeout=TIMEOUT_S * 1000)
+        await self.page.wait_for_timeout(300)
+        await self.page.wait_for_selector(IDLE, timeout=TIMEOUT_S * 1000)
+        if await self.page.locator(EXCEPTION).count() > 0:
+            shown = await self.page.locator(EXCEPTION).first.inner_text()
+            raise RuntimeError(f"exception on the page: {shown.splitlines()[0][:160]}")
+
+    async def attention(self, number: int) -> tuple[float, int]:
+        before, start = self.reruns[0], time.perf_counter()
+        await self.page.goto(f"{self.url}/attention?{_attention_query(number)}")
+        await self.page.locator("h1").first.wait_for(timeout=TIMEOUT_S * 1000)
+        await self.page.locator(HEATMAP).first.wait_for(timeout=TIMEOUT_S * 1000)
+        await self._idle()
+        return time.perf_counter() - start, self.reruns[0] - before
+
+    async def prepare_generation(self, number: int) -> None:
+        await self.page.goto(f"{self.url}/generation")
+        await self.page.locator("h1").first.wait_for(timeout=TIMEOUT_S * 1000)
+        await self._idle()
+        box = self.page.locator("[data-testid='stMain'] textarea").first
+        await box.fill(session_text(number))
+        await box.press("Control+Enter")
+        await self._idle()
+
+    async def generate(self) -> tuple[float, int]:
+        before, start = self.reruns[0], time.perf_counter()
+        await self.page.get_by_role("button", name="Generate", exact=True).click()
+        await self.page.locator(SUMMARY).first.wait_for(timeout=TIMEOUT_S * 1000)
+        await self._idle()
+        return time.perf_counter() - start, self.reruns[0] - before
+
+    async def close(self) -> None:
+        await self.page.context.close()
 
 
-async def attention_action(page, url: str, number: int) -> float:
-    start = time.perf_counter()
-    query = urllib.parse.urlencode({"text": session_text(number)})
-    await page.goto(f"{url}/attention?{query}")
-    await page.locator("h1").first.wait_for(timeout=TIMEOUT_MS)
-    await page.locator(HEATMAP).first.wait_for(timeout=TIMEOUT_MS)
-    await wait_idle(page)
-    return time.perf_counter() - start
-
-
-async def prepare_generation(page, url: str, number: int) -> None:
-    await page.goto(f"{url}/generation")
-    await page.locator("h1").first.wait_for(timeout=TIMEOUT_MS)
-    await wait_idle(page)
-    box = page.locator("[data-testid='stMain'] textarea").first
-    await box.fill(session_text(number))
-    await box.press("Control+Enter")
-    await wait_idle(page)
-
-
-async def generate_action(page, reruns: list[int]) -> float:
-    before = reruns[0]
-    start = time.perf_counter()
-    await page.get_by_role("button", name="Generate", exact=True).click()
-    await page.locator(SUMMARY).first.wait_for(timeout=TIMEOUT_MS)
-    await wait_idle(page)
-    elapsed = time.perf_counter() - start
-    reruns.append(reruns[0] - before)
-    return elapsed
-
-
-async def run_phase(name: str, pages: list, action, server_pid: int) -> dict:
+async def run_phase(name: str, actions: list, server_pid: int) -> dict:
+    """Run every session's action at once; what it cost and how long each took."""
     cpu_before, machine_before = cpu_seconds(server_pid), machine_cpu_seconds()
-    results = await asyncio.gather(*(action(page, n) for n, page in enumerate(pages)),
-                                   return_exceptions=True)  # fmt: skip
+    results = await asyncio.gather(*actions, return_exceptions=True)
     cpu = cpu_seconds(server_pid) - cpu_before
     machine = machine_cpu_seconds() - machine_before
-    seconds, reasons = [], []
-    for page, result in zip(pages, results, strict=True):
+    seconds, runs, reasons = [], [], []
+    for result in results:
         if isinstance(result, BaseException):
-            reasons.append(f"{type(result).__name__}: {str(result).splitlines()[0][:160]}")
-        elif await page.locator(EXCEPTION).count() > 0:
-            shown = await page.locator(EXCEPTION).first.inner_text()
-            reasons.append(f"exception on the page: {shown.splitlines()[0][:160]}")
+            text = str(result).splitlines()[0][:160] if str(result) else ""
+            reasons.append(f"{type(result).__name__}: {text}")
         else:
-            seconds.append(result)
+            seconds.append(result[0])
+            runs.append(result[1])
     rss, peak = memory_mb(server_pid)
-    n = max(len(pages), 1)
-    return {"phase": name, "n": len(pages), "ok": len(seconds), "errors": len(reasons),
-            "reasons": reasons, "seconds": sorted(seconds), "cpu_per_action": cpu / n,
-            "clients_cpu_per_action": (machine - cpu) / n,
+    n = max(len(actions), 1)
+    return {"phase": name, "n": len(actions), "ok": len(seconds), "errors": len(reasons),
+            "reasons": reasons, "seconds": sorted(seconds), "runs": runs,
+            "cpu_per_action": cpu / n, "clients_cpu_per_action": (machine - cpu) / n,
             "rss_mb": rss, "peak_rss_mb": peak}  # fmt: skip
 
 
@@ -211,60 +264,86 @@ def percentile(values: list[float], q: float) -> float:
     return values[rank]
 
 
-def print_phase(result: dict, reruns: list[float] | None = None) -> None:
+def print_phase(result: dict) -> None:
     s = result["seconds"]
-    line = (
+    runs = statistics.mean(result["runs"]) if result["runs"] else float("nan")
+    print(
         f"  {result['phase']:<10} sessions {result['n']:>3}  ok {result['ok']:>3}  "
         f"errors {result['errors']:>2}  p50 {percentile(s, 0.5):7.1f} s  "
         f"p95 {percentile(s, 0.95):7.1f} s  max {max(s, default=float('nan')):7.1f} s  "
         f"server CPU/action {result['cpu_per_action']:5.2f} s  "
-        f"browsers' CPU/action {result['clients_cpu_per_action']:5.2f} s  "
-        f"RSS {result['rss_mb']:6.0f} MB (peak {result['peak_rss_mb']:.0f})"
+        f"clients' CPU/action {result['clients_cpu_per_action']:5.2f} s  "
+        f"RSS {result['rss_mb']:6.0f} MB (peak {result['peak_rss_mb']:.0f})  "
+        f"runs/action {runs:.2f}",
+        flush=True,
     )
-    if reruns:
-        line += f"  runs/click {statistics.mean(reruns):.2f}"
-    print(line, flush=True)
     for reason, count in Counter(result["reasons"]).most_common(3):
         print(f"    {count} x {reason}", flush=True)
 
 
-async def drive(url: str, server_pid: int, n_sessions: int) -> None:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        contexts = [
-            await browser.new_context(viewport={"width": 1400, "height": 1000})
-            for _ in range(n_sessions)
-        ]
-        pages = [await context.new_page() for context in contexts]
-        counters = [count_reruns(page) for page in pages]
-
-        async def attention(page, n):
-            return await attention_action(page, url, n)
-
-        print_phase(await run_phase("attention", pages, attention, server_pid))
-        await asyncio.gather(*(prepare_generation(p, url, n) for n, p in enumerate(pages)))
-
-        async def generation(page, n):
-            return await generate_action(page, counters[n])
-
-        result = await run_phase("generate", pages, generation, server_pid)
-        print_phase(result, [counter[1] for counter in counters if len(counter) > 1])
-        await browser.close()
+async def drive(url: str, server_pid: int, n_sessions: int, kind: str) -> None:
+    """Both phases with ``n_sessions`` clients of ``kind`` at once."""
+    async with clients_of(kind, url, n_sessions) as clients:
+        attention = [client.attention(n) for n, client in enumerate(clients)]
+        print_phase(await run_phase("attention", attention, server_pid))
+        ready = [c.prepare_generation(n) for n, c in enumerate(clients) if c.attention_ok]
+        await asyncio.gather(*ready)
+        generation = [client.generate() for client in clients if client.attention_ok]
+        print_phase(await run_phase("generate", generation, server_pid))
 
 
-async def warm_up(url: str) -> None:
+class clients_of:  # noqa: N801 - used as ``async with clients_of(...)``
+    """``n`` clients of ``kind`` (and the browser they share, for Chromium)."""
+
+    def __init__(self, kind: str, url: str, n: int) -> None:
+        self.kind, self.url, self.n = kind, url, n
+        self.clients, self.playwright, self.browser = [], None, None
+
+    async def __aenter__(self) -> list:
+        if self.kind == "chromium":
+            from playwright.async_api import async_playwright
+
+            self.playwright = await async_playwright().start()
+            self.browser = await self.playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_FLAGS
+            )
+            for _ in range(self.n):
+                context = await self.browser.new_context(viewport={"width": 1400, "height": 1000})
+                self.clients.append(ChromiumClient(self.url, await context.new_page()))
+        else:
+            self.clients = [ProtocolClient(self.url) for _ in range(self.n)]
+        for client in self.clients:
+            _mark_attention(client)
+        return self.clients
+
+    async def __aexit__(self, *exc) -> None:
+        for client in self.clients:
+            await client.close()
+        if self.browser is not None:
+            await self.browser.close()
+            await self.playwright.stop()
+
+
+def _mark_attention(client) -> None:
+    """Record on the client whether its attention action worked (the generation phase
+    needs the session it opened)."""
+    action = client.attention
+    client.attention_ok = False
+
+    async def attention(number: int) -> tuple[float, int]:
+        result = await action(number)
+        client.attention_ok = True
+        return result
+
+    client.attention = attention
+
+
+async def warm_up(url: str, kind: str) -> None:
     """One session opens both pages and generates once: the model loads, code warms."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = await browser.new_page()
-        await attention_action(page, url, 999)
-        await prepare_generation(page, url, 999)
-        await generate_action(page, [0])
-        await browser.close()
+    async with clients_of(kind, url, 1) as (client,):
+        await client.attention(999)
+        await client.prepare_generation(999)
+        await client.generate()
 
 
 # ---------------------------------------------------------------------------- the scheduler
@@ -303,16 +382,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, nargs="*", default=[1, 10, 30])
     parser.add_argument("--scheduler", type=int, nargs="*", default=[1, 8, 30])
+    parser.add_argument("--client", choices=["protocol", "chromium"], default="protocol")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f} (1-min load average; 2 cores)", flush=True)
     if args.sessions:
         (ROOT / "artifacts").mkdir(exist_ok=True)
         server, url = start_server(ROOT / "artifacts" / "classroom-server.log")
         try:
-            asyncio.run(warm_up(url))
+            asyncio.run(warm_up(url, args.client))
             for n in args.sessions:
-                print(f"{n} session(s) at once:", flush=True)
-                asyncio.run(drive(url, server.pid, n))
+                print(f"{n} session(s) at once ({args.client} clients):", flush=True)
+                asyncio.run(drive(url, server.pid, n, args.client))
         finally:
             server.terminate()
             server.wait(timeout=30)

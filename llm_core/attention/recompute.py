@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # torch loads with the first model, not with ``import llm_cor
 
 ROPE_MODEL_TYPES = ("llama", "qwen2")  # q_proj/k_proj, RoPE (cos, sin) passed as a kwarg
 SUPPORTED_MODEL_TYPES = (*ROPE_MODEL_TYPES, "gpt2")
+# Weights [head, query, key] computed in one product when no bigger (a short text: the
+# loop's per-head calls would cost more than the arithmetic); longer, one head at a time.
+ALL_HEADS_AT_ONCE = 1 << 20
 
 
 def project_query_key(
@@ -89,7 +92,8 @@ def head_weights(
     loaded: LoadedModel, trace: Trace, layer: int, heads: Sequence[int] | None = None
 ) -> torch.Tensor:
     """Attention of ``heads`` (default: all) of ``layer``: [len(heads), query_pos, key_pos]
-    float32, computed one head at a time into the result (peak = result + one [T, T])."""
+    float32. Over ``ALL_HEADS_AT_ONCE`` weights, one head at a time into the result
+    (peak = result + one [T, T]); under, all heads in one batched product."""
     import torch
 
     n_heads = loaded.description.n_heads
@@ -102,6 +106,12 @@ def head_weights(
     n = trace.n_tokens
     with torch.inference_mode():
         future = torch.ones(n, n, dtype=torch.bool).triu_(1)  # key_pos > query_pos
+        if len(heads) * n * n <= ALL_HEADS_AT_ONCE:  # a short text: one product, no loop
+            index = torch.tensor(heads)
+            weights = torch.matmul(q[index], k[index // group].transpose(1, 2))
+            weights.mul_(scale).masked_fill_(future, float("-inf"))
+            _softmax_rows_(weights)
+            return weights
         weights = torch.empty(len(heads), n, n)
         for row, head in enumerate(heads):
             scores = weights[row]  # [query_pos, key_pos], written in place

@@ -109,6 +109,24 @@ def test_recomputed_layers_equal_hugging_face_eager_attention(arch, sharp_models
             )
 
 
+def test_long_texts_compute_heads_one_at_a_time_to_the_same_weights(
+    sharp_models, traced, monkeypatch
+):
+    """A short text's heads come from one batched product; a long one's, one head at a
+    time (bounded memory): the two give the same weights."""
+    from llm_core.attention import recompute
+
+    loaded = sharp_models["llama"]
+    _tokens, trace, reference = traced["llama"]
+    together = [layer_attention(loaded, trace, layer) for layer in range(2)]
+    monkeypatch.setattr(recompute, "ALL_HEADS_AT_ONCE", 0)
+    for layer, weights in enumerate(together):
+        alone = layer_attention(loaded, trace, layer)
+        np.testing.assert_allclose(alone, weights, atol=1e-6)
+        np.testing.assert_allclose(alone, reference.attentions[layer][0].numpy(), atol=1e-5)
+        assert np.all(np.triu(alone, k=1) == 0.0)
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_a_partial_trace_holds_the_layers_it_ran_as_the_whole_trace_does(
     arch, sharp_models, traced

@@ -20,8 +20,9 @@ from llm_core.generation.generate import build_prompt_ids, generate
 from llm_core.generation.perplexity import perplexity
 from llm_core.generation.sampling import GenerationSettings
 from llm_core.models.loading import load_model
+from llm_core.serving import batch as batch_module
 from llm_core.serving import worker as worker_module
-from llm_core.serving.batch import DecodeBatch, can_batch, new_row
+from llm_core.serving.batch import DecodeBatch, can_batch, new_row, prefill_groups
 from llm_core.serving.gate import InteractiveGate
 from llm_core.serving.worker import generate_many, worker_for
 
@@ -107,6 +108,55 @@ def test_rows_joining_and_leaving_mid_batch_equal_each_alone(models, arch):
         record(batch.join(rows[1:]))  # a shorter and a longer prompt join mid-batch
         while len(batch):
             record(batch.step())  # row 1 leaves after 5 tokens, row 2 after 9
+    for k in range(3):
+        assert_same_steps(alone[k], got[k])
+
+
+def test_prompts_are_prefilled_in_groups_of_least_cost():
+    """Each prompt once; no cut of the sorted lengths costs less (every cut tried); a
+    short and a long prompt do not pad together, similar ones share a pass."""
+    lengths = [7, 34, 8, 33, 9, 14, 12, 23, 7, 22, 13, 34]
+
+    def cost(groups) -> int:
+        return sum(32 + len(g) * max(lengths[i] for i in g) for g in groups)
+
+    groups = prefill_groups(lengths, overhead=32)
+    assert sorted(i for group in groups for i in group) == list(range(len(lengths)))
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    for cuts in range(1 << (len(order) - 1)):
+        split, start = [], 0
+        for end in range(1, len(order) + 1):
+            if end == len(order) or cuts >> (end - 1) & 1:
+                split.append(order[start:end])
+                start = end
+        assert cost(groups) <= cost(split)
+    assert cost(groups) < cost([order])  # better than padding all to 34
+    assert prefill_groups([3, 200, 4], overhead=32) == [[0, 2], [1]]
+    assert prefill_groups([10, 11, 12], overhead=32) == [[0, 1, 2]]  # one pass is cheaper
+    assert prefill_groups([5], overhead=32) == [[0]] and prefill_groups([], overhead=32) == []
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_a_join_in_several_prefill_passes_equals_each_alone(models, arch, monkeypatch):
+    """With no fixed cost per pass, each prompt length is prefilled on its own; the rows
+    then meet in one batch and decode as if alone."""
+    monkeypatch.setattr(batch_module, "PREFILL_OVERHEAD_TOKENS", 0)
+    loaded = models[arch]
+    ids = [ids_of(loaded, text) for text in PROMPTS]
+    settings = mixed_settings()
+    alone = [generate(loaded, i, s).steps for i, s in zip(ids, settings, strict=True)]
+    rows = [new_row(loaded, k, ids[k], settings[k], 0, settings[k].seed) for k in range(3)]
+    got: dict[int, list] = {0: [], 1: [], 2: []}
+    batch = DecodeBatch(loaded)
+    with loaded.lock:
+        results = batch.join(rows)
+        while True:
+            for row, step in results:
+                got[row.owner].append(step)
+            batch.drop([row for row, _ in results if row.done])
+            if not len(batch):
+                break
+            results = batch.step()
     for k in range(3):
         assert_same_steps(alone[k], got[k])
 
@@ -325,3 +375,21 @@ def test_a_fault_in_the_worker_fails_its_requests_and_the_worker_goes_on(models,
         generate(loaded, ids, settings).token_ids
     )
     assert worker_module.INTERACTIVE.active == 0  # nothing left holding jobs back
+
+
+def test_the_fast_head_gives_the_heads_logits_and_puts_the_head_back(models):
+    import torch
+
+    loaded = models["llama"]
+    head = loaded.model.get_output_embeddings()
+    hidden = torch.randn(3, 1, head.in_features)
+    with torch.inference_mode():
+        expected = head(hidden)
+        with batch_module._fast_head(loaded.model, 3):
+            assert "forward" in vars(head)
+            got = head(hidden)
+        with batch_module._fast_head(loaded.model, 1):  # one row: F.linear is as fast
+            assert "forward" not in vars(head)
+    assert "forward" not in vars(head)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)

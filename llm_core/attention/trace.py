@@ -49,6 +49,11 @@ if TYPE_CHECKING:  # torch loads with the first model, not with ``import llm_cor
 # the trace itself (141 MB) grow with T; 2,048 keeps a view under ~0.5 GB.
 MAX_ATTENTION_TOKENS = 2048
 FUSED_ATTENTION = "sdpa"
+# Traces of short texts run together (``run_traces``): rows x longest text under the
+# budget (the batch's layer inputs, ~140 MB at 2,048 on SmolLM2, are held while it runs).
+MAX_BATCHED_TRACE_TOKENS = 256
+TRACE_BATCH_BUDGET = 2048
+BATCHED_TRACE_MODEL_TYPES = ("llama", "qwen2", "gpt2")  # padding checked by the tests
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,6 +210,90 @@ def run_trace(
         rotary=rotary,
         complete=output is not None,
     )
+
+
+def run_traces(
+    loaded: LoadedModel, token_id_lists: Sequence[Sequence[int]]
+) -> list[Trace | Exception]:
+    """One whole ``Trace`` per list of ids (or the ``InputError`` that list gets from
+    ``run_trace``), from one batched forward pass: what several sessions' texts cost
+    together about what one costs alone, when they are short (a pass over a few tokens
+    mostly reads the weights). Each row is left-padded, masked and given its own
+    positions, so its trace equals ``run_trace`` of its ids to float32 rounding.
+    Architectures whose padding this was not checked for run one ``run_trace`` each."""
+    import torch
+
+    results: list[Trace | Exception | None] = [None] * len(token_id_lists)
+    valid: list[tuple[int, list[int]]] = []
+    for i, token_ids in enumerate(token_id_lists):
+        try:
+            valid.append((i, check_token_ids(loaded, token_ids)))
+        except InputError as error:
+            results[i] = error
+    if len(valid) == 1 or loaded.description.model_type not in BATCHED_TRACE_MODEL_TYPES:
+        for i, ids in valid:
+            results[i] = run_trace(loaded, ids)
+        return results
+    if not valid:
+        return results
+    longest = max(len(ids) for _, ids in valid)
+    input_ids = torch.zeros(len(valid), longest, dtype=torch.long)  # padding: id 0, masked
+    mask = torch.zeros(len(valid), longest, dtype=torch.long)
+    for row, (_, ids) in enumerate(valid):
+        input_ids[row, longest - len(ids) :] = torch.tensor(ids)
+        mask[row, longest - len(ids) :] = 1
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    blocks = decoder_layers(loaded.model)
+    kept: dict[str, Any] = {"residual": [None] * len(blocks)}
+
+    def keep_input(layer: int, args: tuple, kwargs: dict) -> None:
+        hidden = args[0] if args else kwargs["hidden_states"]  # [row, query_pos, d_model]
+        kept["residual"][layer] = hidden.float().clone()
+        if layer == 0:
+            kept["rotary"] = kwargs.get("position_embeddings")  # (cos, sin) or None
+
+    with loaded.lock:
+        handles = [
+            block.register_forward_pre_hook(
+                lambda _module, args, kwargs, layer=layer: keep_input(layer, args, kwargs),
+                with_kwargs=True,
+            )
+            for layer, block in enumerate(blocks)
+        ]
+        try:
+            with fused_attention(loaded.model), torch.inference_mode():
+                output = loaded.model.base_model(
+                    input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                    use_cache=False,
+                )  # fmt: skip
+        finally:
+            for handle in handles:
+                handle.remove()
+    layers = kept["residual"]  # per layer [row, query_pos, d_model]
+    final = output.last_hidden_state.float()
+    rotary = kept["rotary"]
+    for row, (i, ids) in enumerate(valid):
+        start = longest - len(ids)
+        row_rotary = None
+        if rotary is not None:
+            row_rotary = torch.stack([part[row, start:] for part in rotary]).float().numpy()
+        results[i] = Trace(
+            token_ids=tuple(ids),
+            model_name=loaded.description.name,
+            residual=torch.stack([layer[row, start:] for layer in layers]).numpy(),
+            final=final[row, start:].numpy().copy(),
+            rotary=row_rotary.copy() if row_rotary is not None else None,
+            complete=True,
+        )
+    return results
+
+
+def trace_batch_tokens(token_ids: Sequence[int], through_layer: int | None = None) -> int | None:
+    """How many tokens a ``run_trace`` call adds to a batch of traces (``run_traces``), or
+    None when it runs alone (a partial trace; a text over ``MAX_BATCHED_TRACE_TOKENS``)."""
+    if through_layer is not None or len(token_ids) > MAX_BATCHED_TRACE_TOKENS:
+        return None
+    return len(token_ids)
 
 
 @contextlib.contextmanager

@@ -55,6 +55,18 @@ DEFAULT_COST_S = 0.5  # a kind of work not measured yet
 COST_WEIGHT = 0.3  # weight of the newest measurement in the moving averages
 
 
+@dataclass(frozen=True, eq=False)
+class Together:
+    """How a call may run with others waiting beside it: ``many(loaded, items)`` returns
+    one value (or exception) per item, in order, for the calls that share ``many``;
+    a group holds as many as fit ``len(group) x max(size) <= budget``."""
+
+    many: Callable[[LoadedModel, list], list]
+    item: Any
+    size: int
+    budget: int
+
+
 @dataclass(eq=False)
 class _Request:
     """A ticket and what it asks: a generation (ids, settings) or a call (fn, args)."""
@@ -66,6 +78,8 @@ class _Request:
     args: tuple = ()
     steps: list[GenerationStep] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
+    together: Together | None = None
+    group: list[_Request] = field(default_factory=list)  # calls run with this one
 
 
 class ModelWorker:
@@ -83,7 +97,7 @@ class ModelWorker:
         self._costs: dict[str, float] = {}  # kind of work -> seconds (moving average)
         self._texts = VocabularyText(loaded.tokenizer)  # outlives each batch
         # What the worker did: for benchmarks and for tests that a rerun ran no model.
-        self.counts = {"steps": 0, "rows_stepped": 0, "joins": 0, "calls": 0}
+        self.counts = {"steps": 0, "rows_stepped": 0, "joins": 0, "calls": 0, "together": 0}
 
     # ------------------------------------------------------------------ submitting
 
@@ -111,13 +125,17 @@ class ModelWorker:
         self._enqueue(requests)
         return [request.ticket for request in requests]
 
-    def submit_call(self, fn: Callable[..., Any], *args: Any, label: str | None = None) -> Ticket:
+    def submit_call(
+        self, fn: Callable[..., Any], *args: Any, label: str | None = None,
+        together: Together | None = None,
+    ) -> Ticket:  # fmt: skip
         """Queue ``fn(loaded, *args)``; it runs in the worker's thread holding the lock.
         The ticket's ``result()`` is its value or its error. ``label`` names the kind of
-        work for wait estimates (default: the function's name)."""
+        work for wait estimates (default: the function's name). With ``together``, calls
+        waiting at the same time run as one ``together.many`` (see ``Together``)."""
         name = label or getattr(fn, "__name__", "call")
         ticket = Ticket("call", name, self._place_of)
-        self._enqueue([_Request(ticket, fn=fn, args=args)])
+        self._enqueue([_Request(ticket, fn=fn, args=args, together=together)])
         return ticket
 
     def run(self, fn: Callable[..., Any], *args: Any, label: str | None = None) -> Any:
@@ -186,12 +204,12 @@ class ModelWorker:
                 joining, call = self._take()
             loaded = self._ref()
             if loaded is None:
-                self._abandon()
+                self._abandon(_taken(joining, call))
                 return
             try:
                 self._turn(loaded, joining, call)
             except Exception as error:  # a fault of the worker itself: fail what it held
-                self._fail_everything(error, [*joining, *([call] if call else [])])
+                self._fail_everything(error, _taken(joining, call))
             del loaded  # hold the model only during a turn (see module doc)
 
     def _take(self) -> tuple[list[_Request], _Request | None]:
@@ -215,8 +233,27 @@ class ModelWorker:
             elif call is None:
                 call = request
                 self._waiting.remove(request)
+        if call is not None and call.together is not None:
+            call.group = self._companions(call)
         self._current = call
         return joining, call
+
+    def _companions(self, call: _Request) -> list[_Request]:
+        """Under the condition: ``call`` and the waiting calls that run with it."""
+        group, largest = [call], call.together.size
+        for request in list(self._waiting):
+            other = request.together
+            if other is None or other.many is not call.together.many:
+                continue
+            if request.ticket.cancelled or len(group) >= MAX_BATCH_ROWS:
+                continue
+            size = max(largest, other.size)
+            if (len(group) + 1) * size > call.together.budget:
+                continue
+            group.append(request)
+            largest = size
+            self._waiting.remove(request)
+        return group if len(group) > 1 else []
 
     def _turn(self, loaded: LoadedModel, joining: list[_Request], call: _Request | None) -> None:
         with loaded.lock:
@@ -300,6 +337,17 @@ class ModelWorker:
 
     def _call(self, loaded: LoadedModel, request: _Request) -> None:
         request.ticket.started = start = time.monotonic()
+        if request.group:
+            self._call_together(loaded, request.group)
+        else:
+            self._call_alone(loaded, request)
+        n = max(len(request.group), 1)
+        self.counts["calls"] += n
+        with self._cond:
+            self._current = None
+            self._measured(request.ticket.label, (time.monotonic() - start) / n)
+
+    def _call_alone(self, loaded: LoadedModel, request: _Request) -> None:
         try:
             with loaded.lock:
                 value = request.fn(loaded, *request.args)
@@ -307,10 +355,27 @@ class ModelWorker:
             self._finish(request.ticket, error=error)
         else:
             self._finish(request.ticket, value)
-        self.counts["calls"] += 1
-        with self._cond:
-            self._current = None
-            self._measured(request.ticket.label, time.monotonic() - start)
+
+    def _call_together(self, loaded: LoadedModel, group: list[_Request]) -> None:
+        """One ``many`` for the group; if it fails as a whole, each call runs alone (so
+        only a call at fault fails)."""
+        for request in group:
+            request.ticket.started = time.monotonic()
+        try:
+            with loaded.lock:
+                values = group[0].together.many(loaded, [r.together.item for r in group])
+            if len(values) != len(group):
+                raise RuntimeError(f"{len(values)} results for {len(group)} calls")
+        except Exception:
+            for request in group:
+                self._call_alone(loaded, request)
+            return
+        self.counts["together"] += 1
+        for request, value in zip(group, values, strict=True):
+            if isinstance(value, Exception):
+                self._finish(request.ticket, error=value)
+            else:
+                self._finish(request.ticket, value)
 
     # ------------------------------------------------------------------ endings
 
@@ -357,12 +422,18 @@ class ModelWorker:
         for request in requests:
             self._finish(request.ticket, error=error)
 
-    def _abandon(self) -> None:
+    def _abandon(self, taken: Sequence[_Request] = ()) -> None:
         with self._cond:
-            requests, self._waiting = self._waiting + self._active, []
+            requests, self._waiting = [*taken, *self._waiting, *self._active], []
             self._active, self._batch, self._thread = [], None, None
         for request in requests:
             self._finish(request.ticket, error=RuntimeError("the model was unloaded"))
+
+
+def _taken(joining: list[_Request], call: _Request | None) -> list[_Request]:
+    """Every request a turn took from the queue: the joining generations, the call and
+    the calls grouped with it."""
+    return [*joining, *((call.group or [call]) if call is not None else [])]
 
 
 class CancelledRequestError(Exception):

@@ -91,6 +91,40 @@ def test_head_grid_has_one_heatmap_per_head_on_a_shared_scale():
         head_grid_figure(weights, LABELS, titles[:2])
 
 
+@pytest.mark.parametrize("n_heads", [5, 9])
+def test_head_grid_lays_heads_out_as_plotly_subplots_would(n_heads):
+    """The grid's layout, written out at once, is make_subplots' for the same grid: each
+    head on its own axes, the same domains and title places, first row on top."""
+    from plotly.subplots import make_subplots
+
+    from llm_core.plots.attention import GRID_SPACING
+
+    weights = np.stack([causal_matrix(4, seed) for seed in range(n_heads)])
+    titles = [f"head {h}" for h in range(n_heads)]
+    figure = head_grid_figure(weights, LABELS, titles, columns=3)
+    rows = -(-n_heads // 3)
+    reference = make_subplots(
+        rows=rows, cols=3, subplot_titles=titles,
+        horizontal_spacing=GRID_SPACING[0], vertical_spacing=GRID_SPACING[1] / rows,
+    )  # fmt: skip
+    for cell in range(rows * 3):
+        name = "" if cell == 0 else str(cell + 1)
+        for axis in ("xaxis", "yaxis"):
+            mine, theirs = figure.layout[axis + name], reference.layout[axis + name]
+            assert mine.anchor == theirs.anchor
+            np.testing.assert_allclose(mine.domain, theirs.domain, atol=1e-9)
+        assert figure.layout["yaxis" + name].autorange == "reversed"
+    for mine, theirs in zip(figure.layout.annotations, reference.layout.annotations, strict=True):
+        assert mine.text == theirs.text
+        assert (mine.x, mine.y) == pytest.approx((theirs.x, theirs.y))
+        assert (mine.xanchor, mine.yanchor, mine.xref, mine.yref) == (
+            theirs.xanchor, theirs.yanchor, theirs.xref, theirs.yref,
+        )  # fmt: skip
+    for head, trace in enumerate(figure.data):  # head h on the axes of cell h
+        name = "" if head == 0 else str(head + 1)
+        assert (trace.xaxis, trace.yaxis) == (f"x{name}", f"y{name}")
+
+
 def test_overview_cells_carry_layer_and_head_for_clicks():
     values = np.arange(30 * 9, dtype=np.float32).reshape(30, 9) / 270
     figure = overview_figure(values, layer_title="层", head_title="头", selected=(3, 2))

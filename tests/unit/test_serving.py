@@ -24,7 +24,7 @@ from llm_core.serving import batch as batch_module
 from llm_core.serving import worker as worker_module
 from llm_core.serving.batch import DecodeBatch, can_batch, new_row, prefill_groups
 from llm_core.serving.gate import InteractiveGate
-from llm_core.serving.worker import generate_many, worker_for
+from llm_core.serving.worker import Together, generate_many, worker_for
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -317,6 +317,60 @@ def test_a_waiting_call_knows_its_place(models):
     release.set()
     assert waiting.result(WAIT_S).perplexity > 1
     assert waiting.place().started
+
+
+def test_calls_waiting_together_run_as_one_and_each_gets_its_own_value(models):
+    loaded = models["llama"]
+    worker = worker_for(loaded)
+    release = threading.Event()
+    blocker = worker.submit_call(lambda _loaded: release.wait(WAIT_S), label="slow")
+    while blocker.place().ahead:  # until it runs: the calls below wait together
+        time.sleep(0.01)
+    seen: list[list] = []
+
+    def many(_loaded, items: list) -> list:
+        seen.append(list(items))
+        return [ValueError("odd") if item % 2 else item * 10 for item in items]
+
+    def alone(_loaded, item):
+        return item * 10
+
+    def submit(item: int, size: int = 1):
+        return worker.submit_call(alone, item, together=Together(many, item, size, budget=8))
+
+    before = worker.counts["together"]
+    tickets = [submit(0), submit(1), submit(2), worker.submit_call(alone, 3), submit(4, size=4)]
+    release.set()
+    assert tickets[0].result(WAIT_S) == 0 and tickets[2].result(WAIT_S) == 20
+    with pytest.raises(ValueError, match="odd"):
+        tickets[1].result(WAIT_S)
+    assert tickets[3].result(WAIT_S) == 30  # not one of them: runs alone
+    assert tickets[4].result(WAIT_S) == 40  # 4 rows x 4 would pass the budget: alone
+    assert seen == [[0, 1, 2]] and worker.counts["together"] == before + 1
+
+
+def test_a_group_that_fails_as_a_whole_runs_each_call_alone(models):
+    loaded = models["llama"]
+    worker = worker_for(loaded)
+    release = threading.Event()
+    blocker = worker.submit_call(lambda _loaded: release.wait(WAIT_S), label="slow")
+    while blocker.place().ahead:
+        time.sleep(0.01)
+
+    def many(_loaded, items: list) -> list:
+        raise RuntimeError("the batch broke")
+
+    def alone(_loaded, item):
+        if item == 1:
+            raise ValueError("this one is bad")
+        return item
+
+    together = [Together(many, item, 1, budget=8) for item in range(3)]
+    tickets = [worker.submit_call(alone, i, together=t) for i, t in enumerate(together)]
+    release.set()
+    assert tickets[0].result(WAIT_S) == 0 and tickets[2].result(WAIT_S) == 2
+    with pytest.raises(ValueError, match="this one is bad"):
+        tickets[1].result(WAIT_S)
 
 
 def test_interactive_work_holds_background_steps(models):

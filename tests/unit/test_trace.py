@@ -24,7 +24,7 @@ from llm_core.attention.recompute import head_attention, layer_attention, query_
 from llm_core.attention.reductions import REDUCTIONS, aggregate, attention_rollout
 from llm_core.attention.stats import describe_head
 from llm_core.attention.summary import summarize_attention
-from llm_core.attention.trace import run_trace
+from llm_core.attention.trace import run_trace, run_traces, trace_batch_tokens
 from llm_core.attention.trace_store import TraceStore
 from llm_core.errors import InputError
 from llm_core.generation.generate import generate
@@ -154,6 +154,37 @@ def test_a_partial_trace_holds_the_layers_it_ran_as_the_whole_trace_does(
     np.testing.assert_array_equal(whole.final, trace.final)
     with pytest.raises(InputError, match="layer"):
         run_trace(loaded, tokens.ids, through_layer=last + 1)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_traces_run_together_equal_each_alone(arch, sharp_models):
+    """Texts of different lengths in one padded pass: each trace is its text's alone (to
+    float32 rounding) and no padding is kept; bad ids fail only their own entry."""
+    loaded = sharp_models[arch]
+    texts = (TEXT, "Hi", "床前明月光，疑是地上霜。The dog sat on the log.")
+    ids = [tokenize_with(loaded, text).ids for text in texts]
+    together = run_traces(loaded, [ids[0], [10**9], ids[1], ids[2]])
+    assert isinstance(together[1], InputError)
+    for token_ids, got in zip(ids, [together[0], *together[2:]], strict=True):
+        alone = run_trace(loaded, token_ids)
+        assert got.complete and got.token_ids == alone.token_ids
+        assert got.residual.shape == alone.residual.shape
+        scale = np.abs(alone.residual).max()
+        np.testing.assert_allclose(got.residual, alone.residual, atol=1e-5 * scale)
+        np.testing.assert_allclose(got.final, alone.final, atol=1e-5 * np.abs(alone.final).max())
+        if alone.rotary is None:
+            assert got.rotary is None
+        else:
+            np.testing.assert_allclose(got.rotary, alone.rotary, atol=1e-6)
+        for layer in range(loaded.description.n_layers):  # and so is every attention map
+            np.testing.assert_allclose(
+                layer_attention(loaded, got, layer),
+                layer_attention(loaded, alone, layer),
+                atol=1e-5,
+            )
+    assert isinstance(run_traces(loaded, [[]])[0], InputError)
+    assert trace_batch_tokens(ids[0]) == len(ids[0])
+    assert trace_batch_tokens(ids[0], 1) is None  # a partial trace runs alone
 
 
 def test_the_forward_runs_sdpa_only_inside_the_lock(sharp_models):

@@ -30,11 +30,17 @@ from llm_core.attention.summary import (
     LayerProgress,
     summarize_attention,
 )
-from llm_core.attention.trace import Trace, run_trace
+from llm_core.attention.trace import (
+    TRACE_BATCH_BUDGET,
+    Trace,
+    run_trace,
+    run_traces,
+    trace_batch_tokens,
+)
 from llm_core.attention.trace_store import TraceStore
 from llm_core.plots.attention import MAX_GRID_SIZE
 from llm_core.plots.heatmaps import MAX_HEATMAP_SIZE, fit_matrix
-from llm_core.serving.worker import worker_for
+from llm_core.serving.worker import Together, worker_for
 from llm_core.text.tokens import Tokenization, tokenize_with
 from ui.model_loader import _load_cached
 from ui.serving import follow
@@ -112,8 +118,10 @@ def _stored_trace(spec: str, text: str, kind: str, *through_layer: int) -> Trace
     ``through_layer`` if given), waited for with the queue place shown."""
     loaded = _load_cached(spec)
     ids = tokens_of(spec, text).ids
+    size = trace_batch_tokens(ids, *through_layer)  # short texts run with others waiting
+    together = None if size is None else Together(run_traces, ids, size, TRACE_BATCH_BUDGET)
     submit = worker_for(loaded).submit_call
-    run = lambda: follow(submit(run_trace, ids, *through_layer, label="trace"))  # noqa: E731
+    run = lambda: follow(submit(run_trace, ids, *through_layer, label="trace", together=together))  # noqa: E731
     return trace_store().get(_key(kind, spec, text), run)
 
 

@@ -182,3 +182,52 @@ def test_another_model_clamps_layer_and_head(isolated_outputs, tiny_model_dirs):
     assert head.value == 2 and len(head.options) == 4
     assert at.query_params["model"] == "tiny-gpt2"
     np.testing.assert_allclose(shown_table(at).to_numpy().sum(1), 1.0, atol=1e-3)
+
+
+def test_sessions_opening_short_texts_at_once_share_one_forward_pass():
+    """Three sessions' new texts queue while the model is busy: they are traced in one
+    batched pass, and each page shows its own text's attention, as traced alone."""
+    import threading
+    import time
+
+    from llm_core.attention.recompute import layer_attention
+    from llm_core.attention.trace import run_trace
+    from llm_core.serving.worker import worker_for
+    from ui.model_loader import _load_cached
+
+    open_page(PAGE, "en")  # the model is loaded
+    loaded = _load_cached("default")
+    worker = worker_for(loaded)
+    texts = [f"{uuid.uuid4().hex[:6]} the cat sat {n}" for n in range(3)]
+    for text in texts:  # tokenizing takes the model's lock, which the blocker holds
+        trace_cache.tokens_of("default", text)
+    release = threading.Event()
+    blocker = worker.submit_call(lambda _loaded: release.wait(120), label="busy")
+    while blocker.place().ahead:
+        pass
+    pages: list[AppTest] = []
+    threads = [
+        threading.Thread(
+            target=lambda text=text: pages.append(open_page(PAGE, "en", attn_text=text))
+        )
+        for text in texts
+    ]
+    before = worker.counts["together"]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while sum(r.ticket.label == "trace" for r in worker._waiting) < 3:
+        assert time.monotonic() < deadline, "the sessions' traces never queued"
+        time.sleep(0.05)
+    release.set()
+    for thread in threads:
+        thread.join(TIMEOUT_S)
+    assert worker.counts["together"] == before + 1
+    for at in pages:
+        assert_clean(at)
+        text = at.text_area(key="attn_text").value
+        trace = trace_cache.trace_store().peek(trace_cache._key("trace", "default", text))
+        alone = run_trace(loaded, trace.token_ids)
+        np.testing.assert_allclose(
+            layer_attention(loaded, trace, 3), layer_attention(loaded, alone, 3), atol=1e-5
+        )

@@ -26,7 +26,9 @@ Two kinds of client (`--client`), both on real websockets against the real serve
             two cores with its 30 browsers: measured, but not what a class sees.
 
 Then the scheduler alone, in this process: aggregate tokens/s of 1, 8 and 30 concurrent
-32-token requests through ``llm_core.serving`` (page settings), and the ratio to one.
+32-token requests through ``llm_core.serving`` (page settings), and the ratio to one: the
+median of ``--repeats`` runs of each, run in turn (one run of one request varies by ~30%
+on a shared machine).
 
     .venv/bin/python benchmarks/classroom.py --sessions 1 10 30
     .venv/bin/python benchmarks/classroom.py --sessions 3 --client chromium --scheduler
@@ -349,8 +351,10 @@ async def warm_up(url: str, kind: str) -> None:
 # ---------------------------------------------------------------------------- the scheduler
 
 
-def scheduler_alone(counts: list[int]) -> None:
-    """Aggregate tokens/s of ``count`` concurrent requests through the model's worker."""
+def scheduler_alone(counts: list[int], repeats: int) -> None:
+    """Aggregate tokens/s of ``count`` concurrent requests through the model's worker:
+    the counts are run in turn ``repeats`` times (a drift of the machine's speed then
+    touches each alike) and each count's median run is printed."""
     from llm_core.generation.generate import build_prompt_ids
     from llm_core.generation.sampling import GenerationSettings
     from llm_core.models.loading import load_model
@@ -363,17 +367,22 @@ def scheduler_alone(counts: list[int]) -> None:
     )
     prompts = [build_prompt_ids(loaded.tokenizer, session_text(n)) for n in range(max(counts))]
     worker.submit_generation(prompts[0], settings).result()  # warm up
+    runs: dict[int, list[tuple[float, int]]] = {count: [] for count in counts}
+    for _ in range(repeats):
+        for count in counts:
+            start = time.perf_counter()
+            tickets = [worker.submit_generation(prompts[n], settings) for n in range(count)]
+            tokens = sum(len(ticket.result().token_ids) for ticket in tickets)
+            runs[count].append((time.perf_counter() - start, tokens))
     rates = {}
     for count in counts:
-        start = time.perf_counter()
-        tickets = [worker.submit_generation(prompts[n], settings) for n in range(count)]
-        tokens = sum(len(ticket.result().token_ids) for ticket in tickets)
-        seconds = time.perf_counter() - start
+        seconds, tokens = sorted(runs[count])[len(runs[count]) // 2]  # the median run
         rates[count] = tokens / seconds
-        ratio = rates[count] / rates[counts[0]]
+        every = " ".join(f"{t / s:.1f}" for s, t in runs[count])
         print(
             f"  {count:>3} concurrent  {tokens:>5} tokens in {seconds:6.1f} s  "
-            f"{rates[count]:7.1f} tokens/s  x{ratio:.1f} of {counts[0]}",
+            f"{rates[count]:7.1f} tokens/s  x{rates[count] / rates[counts[0]]:.1f} of "
+            f"{counts[0]}  (median of {repeats}: {every})",
             flush=True,
         )
 
@@ -383,6 +392,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="*", default=[1, 10, 30])
     parser.add_argument("--scheduler", type=int, nargs="*", default=[1, 8, 30])
     parser.add_argument("--client", choices=["protocol", "chromium"], default="protocol")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each scheduler count")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f} (1-min load average; 2 cores)", flush=True)
     if args.sessions:
@@ -398,7 +408,7 @@ def main() -> None:
             server.wait(timeout=30)
     if args.scheduler:
         print(f"scheduler alone ({NEW_TOKENS} new tokens each, attention recorded):", flush=True)
-        scheduler_alone(args.scheduler)
+        scheduler_alone(args.scheduler, args.repeats)
     print(f"load after: {os.getloadavg()[0]:.2f}", flush=True)
 
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -291,20 +292,24 @@ class DecodeBatch:
 
 @contextlib.contextmanager
 def _fast_head(model: torch.nn.Module, n_rows: int) -> Iterator[None]:
-    """Compute the LM head as ``W @ h.T`` for 2 to ``FAST_HEAD_ROWS`` rows (see below).
+    """Compute the LM head of up to ``FAST_HEAD_ROWS`` rows with a faster kernel.
 
-    This torch CPU build's ``F.linear`` (``h @ W.T``) is slow for a few rows of a wide
-    matrix: SmolLM2's head [49152, 576] takes ~28 ms for 2 rows and ~20 ms for 4 against
-    ~6 and ~8 ms as ``W @ h.T`` (~13 ms for one row either way), which made 3 requests
-    together twice as slow as one. The same products, summed in another order (within
-    ~1e-6). Only a plain float32 ``nn.Linear`` head on the CPU with no forward of its
-    own (an accelerate hook) is swapped, for this forward pass, under the model's lock.
+    This torch CPU build's ``F.linear`` (MKL's ``h @ W.T``) is slow for a few rows of a
+    wide matrix. SmolLM2's head [49152, 576], median ms on two cores, for 1 / 2 / 4 / 8 /
+    30 rows: ``F.linear`` 11 / 25 / 19 / 19 / 33; ``W @ h.T`` 12 / 5 / 7 / 15 / 30;
+    oneDNN's linear (``torch.ops.mkldnn._linear_pointwise``) 5 / 7 / 8 / 9 / 16. So 2 to 4
+    rows take ``W @ h.T``, others oneDNN where this torch has it (else ``W @ h.T`` from 2
+    rows). The same products summed in another order (within ~1e-6). Only a plain
+    float32 ``nn.Linear`` head on the CPU with no forward of its own (an accelerate
+    hook) is swapped, for this forward pass, under the model's lock.
     """
     import torch
 
     head = model.get_output_embeddings()
+    kernel = _onednn_linear()
     if (
-        not 2 <= n_rows <= FAST_HEAD_ROWS
+        n_rows > FAST_HEAD_ROWS
+        or (n_rows == 1 and kernel is None)
         or type(head) is not torch.nn.Linear
         or "forward" in vars(head)
         or head.weight.device.type != "cpu"
@@ -314,10 +319,13 @@ def _fast_head(model: torch.nn.Module, n_rows: int) -> Iterator[None]:
         return
 
     def forward(hidden: torch.Tensor) -> torch.Tensor:
-        flat = hidden.reshape(-1, hidden.shape[-1])
-        logits = torch.matmul(head.weight, flat.T).T
-        if head.bias is not None:
-            logits = logits + head.bias
+        flat = hidden.reshape(-1, hidden.shape[-1]).contiguous()
+        if kernel is not None and not 2 <= len(flat) <= 4:
+            logits = kernel(flat, head.weight, head.bias, "none", [], "")
+        else:
+            logits = torch.matmul(head.weight, flat.T).T
+            if head.bias is not None:
+                logits = logits + head.bias
         return logits.reshape(*hidden.shape[:-1], logits.shape[-1])
 
     head.forward = forward
@@ -325,6 +333,31 @@ def _fast_head(model: torch.nn.Module, n_rows: int) -> Iterator[None]:
         yield
     finally:
         del head.forward
+
+
+@functools.cache
+def _onednn_linear() -> Callable | None:
+    """oneDNN's linear kernel, if this torch has it and it agrees with ``F.linear``."""
+    import torch
+
+    if not torch.backends.mkldnn.is_available():
+        return None
+    kernel = getattr(torch.ops.mkldnn, "_linear_pointwise", None)
+    if kernel is None:
+        return None
+    generator = torch.Generator().manual_seed(0)
+    weight, bias = torch.randn(40, 24, generator=generator), torch.randn(40, generator=generator)
+    x = torch.randn(3, 24, generator=generator)
+    try:
+        with torch.inference_mode():
+            agrees = torch.allclose(
+                kernel(x, weight, bias, "none", [], ""),
+                torch.nn.functional.linear(x, weight, bias),
+                atol=1e-5,
+            )
+    except Exception:  # present but refusing these inputs
+        return None
+    return kernel if agrees else None
 
 
 def prefill_groups(

@@ -431,19 +431,19 @@ def test_a_fault_in_the_worker_fails_its_requests_and_the_worker_goes_on(models,
     assert worker_module.INTERACTIVE.active == 0  # nothing left holding jobs back
 
 
-def test_the_fast_head_gives_the_heads_logits_and_puts_the_head_back(models):
+@pytest.mark.parametrize("n_rows", [1, 3, 30])
+def test_the_fast_head_gives_the_heads_logits_and_puts_the_head_back(models, n_rows):
     import torch
 
     loaded = models["llama"]
     head = loaded.model.get_output_embeddings()
-    hidden = torch.randn(3, 1, head.in_features)
+    hidden = torch.randn(n_rows, 1, head.in_features)
     with torch.inference_mode():
         expected = head(hidden)
-        with batch_module._fast_head(loaded.model, 3):
-            assert "forward" in vars(head)
+        with batch_module._fast_head(loaded.model, n_rows):
             got = head(hidden)
-        with batch_module._fast_head(loaded.model, 1):  # one row: F.linear is as fast
-            assert "forward" not in vars(head)
+        with batch_module._fast_head(loaded.model, batch_module.FAST_HEAD_ROWS + 1):
+            assert "forward" not in vars(head)  # many rows: F.linear is as fast
     assert "forward" not in vars(head)
     assert got.shape == expected.shape
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)

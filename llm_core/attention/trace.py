@@ -15,6 +15,10 @@ question needs, as TransformerLens keeps its activation cache:
 0..L at L+1 layers' cost. A page shows a long text's first view from it, then runs the
 whole pass. What needs every layer (the summary, the logit lens) refuses a partial one.
 
+``run_traces(loaded, [ids, ...])`` traces several texts in one left-padded forward pass
+(each row masked and given its own positions): the model's worker runs short texts that
+wait at the same moment this way, since a pass over a few tokens mostly reads weights.
+
 From a trace, any layer's exact attention is recomputed from that layer alone
 (``llm_core.attention.recompute``); the logit lens reads every layer's stream. The
 sdpa forward agrees with an eager one to float32 rounding (~1e-6 relative).

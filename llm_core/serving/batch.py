@@ -10,9 +10,9 @@ it has alone; eager attention adds the dtype's minimum to masked keys before the
 so padding gets weight exactly 0 and each row's attention over its own keys, its
 logits and its probabilities are those of the row alone (up to float rounding, ~1e-6).
 
-Joining: new sequences are prefilled together (left-padded the same way); their cache
-is padded on the left to the batch's length (or the batch's to theirs) and concatenated
-along the row axis. Leaving: rows are dropped with an index, and columns no row uses any
+Joining: new sequences are prefilled together (left-padded the same way, in groups of
+similar lengths: ``prefill_groups``); their cache is padded on the left to the batch's
+length (or the batch's to theirs) and concatenated along the row axis. Leaving: rows are dropped with an index, and columns no row uses any
 more (padding only) are cut from the left, so the cache stays as long as its longest
 row. Every row keeps its own settings, ``torch.Generator`` and piece decoder, and its
 steps are made by the same ``choose_tokens`` as a generation alone.

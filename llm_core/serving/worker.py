@@ -10,9 +10,10 @@ decode step of every row (``llm_core.serving.batch``) and hands each row's step 
 ticket, dropping rows that finished, failed or were cancelled, and (3) runs the oldest
 waiting call: forward-pass work such as perplexity, the logit lens, one step-through
 distribution, an attention trace, and generations that are not batched (beam search; a
-model whose cache cannot be batched), which run alone. So a call waits at most for the
-calls ahead of it and one decode step, and a generation starts at the next step however
-many run. Each turn holds ``loaded.lock``; direct engine calls (the CLI, notebooks) take
+model whose cache cannot be batched), which run alone. A call submitted with a
+``Together`` takes the waiting calls that share its ``many`` along (short texts' traces:
+one padded pass for all). So a call waits at most for the calls ahead of it and one
+decode step, and a generation starts at the next step however many run. Each turn holds ``loaded.lock``; direct engine calls (the CLI, notebooks) take
 the same lock and interleave between turns.
 
 Every request counts as interactive work (``llm_core.serving.gate``) from when it is

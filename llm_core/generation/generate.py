@@ -242,11 +242,11 @@ def prompt_ids_for(
     system: str | None = None,
 ) -> list[int]:
     """The checked ids of a prompt as a page gives it: settings validated, the prompt
-    tokenized (``build_prompt_ids``, holding the model's lock: fast tokenizers are not
-    safe from several threads at once) and checked (``check_prompt_ids``)."""
+    tokenized (``build_prompt_ids`` with the model's ``text_tokenizer``: fast tokenizers
+    are not safe from several threads at once) and checked (``check_prompt_ids``)."""
     settings = settings.validate()
-    with loaded.lock:
-        ids = build_prompt_ids(loaded.tokenizer, prompt, chat=chat, system=system or None)
+    with loaded.text_tokenizer() as tokenizer:
+        ids = build_prompt_ids(tokenizer, prompt, chat=chat, system=system or None)
     return check_prompt_ids(loaded, ids, settings)
 
 

@@ -120,19 +120,18 @@ def labelled_pieces(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(pieces, labels) of ``ids`` after ``prefix_ids``: what each token completes ("" for
     a fragment) and what its chip shows (``fragment_labels``)."""
-    with loaded.lock:
-        pieces = token_pieces(loaded.tokenizer, ids, prefix_ids)
+    with loaded.text_tokenizer() as tokenizer:
+        pieces = token_pieces(tokenizer, ids, prefix_ids)
     return tuple(pieces), tuple(fragment_labels(pieces))
 
 
 def readable_tokens(loaded: LoadedModel, ids: Sequence[int]) -> tuple[str, ...]:
     """Each id decoded alone, byte fragments named by their bytes (``readable_token``)."""
-    with loaded.lock:
-        tokenizer = loaded.tokenizer
+    with loaded.text_tokenizer() as tokenizer:
         return tuple(readable_token(tokenizer, i, tokenizer.decode([int(i)])) for i in ids)
 
 
 def decoded_text(loaded: LoadedModel, ids: Sequence[int], skip_special: bool = True) -> str:
     """``ids`` decoded as one text (special tokens left out unless ``skip_special`` is off)."""
-    with loaded.lock:
-        return loaded.tokenizer.decode(list(ids), skip_special_tokens=skip_special)
+    with loaded.text_tokenizer() as tokenizer:
+        return tokenizer.decode(list(ids), skip_special_tokens=skip_special)

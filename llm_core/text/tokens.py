@@ -190,10 +190,10 @@ def _tokenize(tokenizer: Any, text: str, add_special_tokens: bool) -> Tokenizati
 
 
 def tokenize_with(loaded: LoadedModel, text: str, add_special_tokens: bool = False) -> Tokenization:
-    """``tokenize`` with a loaded model's tokenizer, holding the model's lock: fast
-    tokenizers are not safe to call from several threads (sessions) at once."""
-    with loaded.lock:
-        return tokenize(loaded.tokenizer, text, add_special_tokens)
+    """``tokenize`` with a loaded model's tokenizer (its ``text_tokenizer``: fast
+    tokenizers are not safe to call from several threads, sessions, at once)."""
+    with loaded.text_tokenizer() as tokenizer:
+        return tokenize(tokenizer, text, add_special_tokens)
 
 
 def check_ids_in_vocabulary(ids: Sequence[Any], vocab_size: int, source: str = "text") -> list[int]:

@@ -447,3 +447,37 @@ def test_the_fast_head_gives_the_heads_logits_and_puts_the_head_back(models, n_r
     assert "forward" not in vars(head)
     assert got.shape == expected.shape
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_pages_tokenize_while_the_model_is_busy(models):
+    """Text work takes the model's text tokenizer (a copy under its own lock), not the
+    model's lock, which a forward pass of another session holds."""
+    from llm_core.generation.generate import prompt_ids_for
+    from llm_core.text.pieces import decoded_text
+    from llm_core.text.tokens import tokenize, tokenize_with
+
+    loaded = models["llama"]
+    worker = worker_for(loaded)
+    release = threading.Event()
+    blocker = worker.submit_call(lambda _loaded: release.wait(WAIT_S), label="busy")
+    while blocker.place().ahead:
+        time.sleep(0.01)
+    done: list = []
+    page = threading.Thread(
+        target=lambda: done.append(
+            (
+                tokenize_with(loaded, PROMPTS[0]).ids,
+                prompt_ids_for(loaded, PROMPTS[0], GenerationSettings()),
+                decoded_text(loaded, ids_of(loaded, PROMPTS[0])),
+            )
+        )
+    )
+    page.start()
+    page.join(20)
+    release.set()
+    blocker.result(WAIT_S)
+    assert done, "text work waited for the model's lock"
+    ids, prompt_ids, text = done[0]
+    assert ids == tokenize(loaded.tokenizer, PROMPTS[0]).ids
+    assert prompt_ids == ids_of(loaded, PROMPTS[0])
+    assert text == loaded.tokenizer.decode(ids_of(loaded, PROMPTS[0]), skip_special_tokens=True)

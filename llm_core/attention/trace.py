@@ -44,6 +44,7 @@ import numpy as np
 from llm_core.errors import InputError
 from llm_core.models.anatomy import decoder_layers
 from llm_core.models.loading import LoadedModel
+from llm_core.models.threads import threads_for
 from llm_core.text.tokens import check_ids_in_vocabulary
 
 if TYPE_CHECKING:  # torch loads with the first model, not with ``import llm_core``
@@ -195,7 +196,7 @@ def run_trace(
             for layer, block in enumerate(blocks)
         ]
         try:
-            with fused_attention(loaded.model), torch.inference_mode():
+            with fused_attention(loaded.model), torch.inference_mode(), threads_for(len(ids)):
                 body = loaded.model.base_model  # no LM head: [T, vocab] logits are not needed
                 output = body(input_ids=torch.tensor([ids], dtype=torch.long), use_cache=False)
         except _EnoughLayers:
@@ -265,7 +266,11 @@ def run_traces(
             for layer, block in enumerate(blocks)
         ]
         try:
-            with fused_attention(loaded.model), torch.inference_mode():
+            with (
+                fused_attention(loaded.model),
+                torch.inference_mode(),
+                threads_for(input_ids.numel()),
+            ):
                 output = loaded.model.base_model(
                     input_ids=input_ids, attention_mask=mask, position_ids=positions,
                     use_cache=False,

@@ -35,6 +35,7 @@ from llm_core.generation.decoding import eos_ids, finish_reason_of, last_query_a
 from llm_core.generation.sampling import GenerationSettings, GenerationStep
 from llm_core.models.anatomy import attention_modules
 from llm_core.models.loading import LoadedModel
+from llm_core.models.threads import threads_for
 from llm_core.text.pieces import PieceDecoder, VocabularyText
 
 if TYPE_CHECKING:  # torch loads lazily: ``import llm_core`` stays fast without it
@@ -197,6 +198,7 @@ class DecodeBatch:
             torch.inference_mode(),
             last_query_attention(self.modules if capture else []) as kept,
             _fast_head(model, len(rows)),
+            threads_for(ids.numel()),
         ):
             output = model(
                 input_ids=ids,

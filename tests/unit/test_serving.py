@@ -481,3 +481,23 @@ def test_pages_tokenize_while_the_model_is_busy(models):
     assert ids == tokenize(loaded.tokenizer, PROMPTS[0]).ids
     assert prompt_ids == ids_of(loaded, PROMPTS[0])
     assert text == loaded.tokenizer.decode(ids_of(loaded, PROMPTS[0]), skip_special_tokens=True)
+
+
+def test_small_passes_run_on_one_thread_and_the_setting_comes_back():
+    import torch
+
+    from llm_core.models.threads import ONE_THREAD_UP_TO, threads_for
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with threads_for(ONE_THREAD_UP_TO):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with threads_for(ONE_THREAD_UP_TO + 1):
+            assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), threads_for(1):
+            raise RuntimeError("a failing pass")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

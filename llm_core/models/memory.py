@@ -1,0 +1,36 @@
+"""Giving freed memory back to the operating system.
+
+glibc's malloc keeps what Python and torch free inside its heap, and raises its mmap
+threshold to the largest block freed, so the tensors of a batch of generations (growing
+KV caches, [rows, vocabulary] logits, one step after another) leave holes it keeps: on
+SmolLM2, rounds of 30 concurrent 32-token generations took the process from 0.93 GB to
+1.30, 1.46, 1.75 and 2.23 GB. ``malloc_trim(0)`` after each round returns the free
+pages (0.95, 0.99, 1.02, 1.06 GB; ~10-30 ms), and trimming every 4 decode steps kept the
+peak of the fourth round at 1.46 GB against 1.61. The model's worker calls ``trim_heap``
+every ``TRIM_EVERY_STEPS`` decode steps and when it runs out of work. (A fixed mmap
+threshold of 1 MB kept the peak at 1.27 GB but made the generations twice as slow.)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+
+
+@functools.cache
+def _libc():
+    try:
+        library = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return library if hasattr(library, "malloc_trim") else None
+    except OSError:  # not glibc (macOS, musl without it): nothing to trim
+        return None
+
+
+def trim_heap() -> bool:
+    """Return the C heap's free pages to the system; False where there is no glibc."""
+    library = _libc()
+    if library is None:
+        return False
+    library.malloc_trim(0)
+    return True

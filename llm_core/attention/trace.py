@@ -35,7 +35,7 @@ engine call that runs the model holds the same lock, so no other call ever sees 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -187,23 +187,13 @@ def run_trace(
         if layer == last < len(blocks) - 1:
             raise _EnoughLayers
 
-    with loaded.lock:
-        handles = [
-            block.register_forward_pre_hook(
-                lambda _module, args, kwargs, layer=layer: keep_input(layer, args, kwargs),
-                with_kwargs=True,
-            )
-            for layer, block in enumerate(blocks)
-        ]
+    with loaded.lock, _block_inputs(blocks, keep_input):
         try:
             with fused_attention(loaded.model), torch.inference_mode(), threads_for(len(ids)):
                 body = loaded.model.base_model  # no LM head: [T, vocab] logits are not needed
                 output = body(input_ids=torch.tensor([ids], dtype=torch.long), use_cache=False)
         except _EnoughLayers:
             output = None
-        finally:
-            for handle in handles:
-                handle.remove()
     rotary = kept["rotary"]
     if rotary is not None:
         rotary = torch.stack([part[0] for part in rotary]).float().numpy()  # [2, T, d_head]
@@ -257,27 +247,16 @@ def run_traces(
         if layer == 0:
             kept["rotary"] = kwargs.get("position_embeddings")  # (cos, sin) or None
 
-    with loaded.lock:
-        handles = [
-            block.register_forward_pre_hook(
-                lambda _module, args, kwargs, layer=layer: keep_input(layer, args, kwargs),
-                with_kwargs=True,
-            )
-            for layer, block in enumerate(blocks)
-        ]
-        try:
-            with (
-                fused_attention(loaded.model),
-                torch.inference_mode(),
-                threads_for(input_ids.numel()),
-            ):
-                output = loaded.model.base_model(
-                    input_ids=input_ids, attention_mask=mask, position_ids=positions,
-                    use_cache=False,
-                )  # fmt: skip
-        finally:
-            for handle in handles:
-                handle.remove()
+    with (
+        loaded.lock,
+        _block_inputs(blocks, keep_input),
+        fused_attention(loaded.model),
+        torch.inference_mode(),
+        threads_for(input_ids.numel()),
+    ):
+        output = loaded.model.base_model(
+            input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=False
+        )
     layers = kept["residual"]  # per layer [row, query_pos, d_model]
     final = output.last_hidden_state.float()
     rotary = kept["rotary"]
@@ -303,6 +282,26 @@ def trace_batch_tokens(token_ids: Sequence[int], through_layer: int | None = Non
     if through_layer is not None or len(token_ids) > MAX_BATCHED_TRACE_TOKENS:
         return None
     return len(token_ids)
+
+
+@contextlib.contextmanager
+def _block_inputs(
+    blocks: Sequence[Any], keep: Callable[[int, tuple, dict], None]
+) -> Iterator[None]:
+    """While inside, each decoder block's input goes to ``keep(layer, args, kwargs)``
+    before the block runs (a pre-hook per block, removed on the way out)."""
+    handles = [
+        block.register_forward_pre_hook(
+            lambda _module, args, kwargs, layer=layer: keep(layer, args, kwargs),
+            with_kwargs=True,
+        )
+        for layer, block in enumerate(blocks)
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 @contextlib.contextmanager

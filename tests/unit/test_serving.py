@@ -80,14 +80,32 @@ def assert_same_steps(alone, batched) -> None:
 # ---------------------------------------------------------------------------- the batch
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_rows_joining_and_leaving_mid_batch_equal_each_alone(models, arch):
-    loaded = models[arch]
-    assert can_batch(loaded)
+def busy_worker(loaded):
+    """(worker, release, blocker): the model's worker running a call that holds it (and
+    the model's lock) until ``release.set()``; calls submitted meanwhile wait."""
+    worker = worker_for(loaded)
+    release = threading.Event()
+    blocker = worker.submit_call(lambda _loaded: release.wait(WAIT_S), label="busy")
+    while blocker.place().ahead:  # until it runs
+        time.sleep(0.01)
+    return worker, release, blocker
+
+
+def alone_and_rows(loaded) -> tuple[list, list]:
+    """The three prompts with mixed settings: each one's steps generated alone, and a
+    batch row for each (owner = its index)."""
     ids = [ids_of(loaded, text) for text in PROMPTS]
     settings = mixed_settings()
     alone = [generate(loaded, i, s).steps for i, s in zip(ids, settings, strict=True)]
     rows = [new_row(loaded, k, ids[k], settings[k], 0, settings[k].seed) for k in range(3)]
+    return alone, rows
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_rows_joining_and_leaving_mid_batch_equal_each_alone(models, arch):
+    loaded = models[arch]
+    assert can_batch(loaded)
+    alone, rows = alone_and_rows(loaded)
     got: dict[int, list] = {0: [], 1: [], 2: []}
     batch = DecodeBatch(loaded)
 
@@ -142,10 +160,7 @@ def test_a_join_in_several_prefill_passes_equals_each_alone(models, arch, monkey
     then meet in one batch and decode as if alone."""
     monkeypatch.setattr(batch_module, "PREFILL_OVERHEAD_TOKENS", 0)
     loaded = models[arch]
-    ids = [ids_of(loaded, text) for text in PROMPTS]
-    settings = mixed_settings()
-    alone = [generate(loaded, i, s).steps for i, s in zip(ids, settings, strict=True)]
-    rows = [new_row(loaded, k, ids[k], settings[k], 0, settings[k].seed) for k in range(3)]
+    alone, rows = alone_and_rows(loaded)
     got: dict[int, list] = {0: [], 1: [], 2: []}
     batch = DecodeBatch(loaded)
     with loaded.lock:
@@ -306,11 +321,7 @@ def test_fifty_random_requests_never_deadlock(models):
 
 def test_a_waiting_call_knows_its_place(models):
     loaded = models["llama"]
-    worker = worker_for(loaded)
-    release = threading.Event()
-    blocker = worker.submit_call(lambda _loaded: release.wait(WAIT_S), label="slow")
-    while blocker.place().ahead:  # until it runs
-        time.sleep(0.01)
+    worker, release, _ = busy_worker(loaded)
     waiting = worker.submit_call(perplexity, ids_of(loaded, PROMPTS[0]))
     place = waiting.place()
     assert (place.ahead, place.started) == (1, False)
@@ -321,11 +332,7 @@ def test_a_waiting_call_knows_its_place(models):
 
 def test_calls_waiting_together_run_as_one_and_each_gets_its_own_value(models):
     loaded = models["llama"]
-    worker = worker_for(loaded)
-    release = threading.Event()
-    blocker = worker.submit_call(lambda _loaded: release.wait(WAIT_S), label="slow")
-    while blocker.place().ahead:  # until it runs: the calls below wait together
-        time.sleep(0.01)
+    worker, release, _ = busy_worker(loaded)
     seen: list[list] = []
 
     def many(_loaded, items: list) -> list:
@@ -351,11 +358,7 @@ def test_calls_waiting_together_run_as_one_and_each_gets_its_own_value(models):
 
 def test_a_group_that_fails_as_a_whole_runs_each_call_alone(models):
     loaded = models["llama"]
-    worker = worker_for(loaded)
-    release = threading.Event()
-    blocker = worker.submit_call(lambda _loaded: release.wait(WAIT_S), label="slow")
-    while blocker.place().ahead:
-        time.sleep(0.01)
+    worker, release, _ = busy_worker(loaded)
 
     def many(_loaded, items: list) -> list:
         raise RuntimeError("the batch broke")
@@ -457,11 +460,7 @@ def test_pages_tokenize_while_the_model_is_busy(models):
     from llm_core.text.tokens import tokenize, tokenize_with
 
     loaded = models["llama"]
-    worker = worker_for(loaded)
-    release = threading.Event()
-    blocker = worker.submit_call(lambda _loaded: release.wait(WAIT_S), label="busy")
-    while blocker.place().ahead:
-        time.sleep(0.01)
+    worker, release, blocker = busy_worker(loaded)
     done: list = []
     page = threading.Thread(
         target=lambda: done.append(

@@ -66,7 +66,8 @@ def encode_text(loaded: LoadedModel, text_or_ids: str | Sequence[int], limit: in
                 f"The text has {len(text_or_ids)} characters; at most "
                 f"{MAX_PERPLEXITY_CHARS}. Shorten it."
             )
-        ids = list(loaded.tokenizer(text_or_ids, add_special_tokens=True)["input_ids"])
+        with loaded.text_tokenizer() as tokenizer:
+            ids = list(tokenizer(text_or_ids, add_special_tokens=True)["input_ids"])
     else:
         ids = list(text_or_ids)
         if any(isinstance(t, bool) or not isinstance(t, (int, np.integer)) for t in ids):
@@ -98,19 +99,19 @@ def document_start_token(tokenizer: Any) -> str | None:
 
 
 def start_token_of(loaded: LoadedModel) -> str | None:
-    """``document_start_token`` of the model's tokenizer, holding the model's lock."""
-    with loaded.lock:
-        return document_start_token(loaded.tokenizer)
+    """``document_start_token`` of the model's tokenizer (its ``text_tokenizer``)."""
+    with loaded.text_tokenizer() as tokenizer:
+        return document_start_token(tokenizer)
 
 
 def text_ids_after(loaded: LoadedModel, text: str, start_token: str | None) -> list[int]:
     """The text's ids (checked as ``encode_text`` does), after ``start_token`` if given."""
-    with loaded.lock:  # fast tokenizers are not safe to call from several threads at once
+    with loaded.text_tokenizer() as tokenizer:  # not safe in several threads at once
         ids = encode_text(loaded, text, MAX_PERPLEXITY_TOKENS)
         if start_token:
-            if start_token not in loaded.tokenizer.get_vocab():
+            if start_token not in tokenizer.get_vocab():
                 raise InputError(f"'{start_token}' is not a token of this model's vocabulary.")
-            ids.insert(0, loaded.tokenizer.convert_tokens_to_ids(start_token))
+            ids.insert(0, tokenizer.convert_tokens_to_ids(start_token))
     return ids
 
 

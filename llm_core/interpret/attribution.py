@@ -310,8 +310,7 @@ def _occlusion(loaded: LoadedModel, prompt: Prompt, target_id: int) -> Attributi
 def neutral_token(loaded: LoadedModel) -> tuple[int, str]:
     """(id, text) of occlusion's stand-in: the first of ``NEUTRAL_TOKEN_TEXTS`` that is one
     token, else the tokenizer's unknown, padding or end token."""
-    tokenizer = loaded.tokenizer
-    with loaded.lock:
+    with loaded.text_tokenizer() as tokenizer:
         for text in NEUTRAL_TOKEN_TEXTS:
             ids = tokenizer(text, add_special_tokens=False)["input_ids"]
             if len(ids) == 1:

@@ -76,8 +76,7 @@ def prepare_prompt(
     """The text tokenized and grouped, after ``start_token`` (when given) and any BOS the
     tokenizer adds. Raises ``InputError`` for an empty or over-long text, or an unknown
     start token."""
-    tokenizer = loaded.tokenizer
-    with loaded.lock:  # fast tokenizers are not safe to call from several threads at once
+    with loaded.text_tokenizer() as tokenizer:  # not safe in several threads at once
         tokenization = tokenize(tokenizer, text)
         plain = tokenization.ids
         full = list(tokenizer(text, add_special_tokens=True)["input_ids"])
@@ -109,8 +108,8 @@ def first_token_id(loaded: LoadedModel, token_text: str) -> int:
     """The first token of ``token_text`` as the tokenizer encodes it (no special tokens)."""
     if not isinstance(token_text, str) or not token_text:
         raise InputError("The target is empty: type the token to explain, e.g. ' Paris'.")
-    with loaded.lock:
-        ids = loaded.tokenizer(token_text, add_special_tokens=False)["input_ids"]
+    with loaded.text_tokenizer() as tokenizer:
+        ids = tokenizer(token_text, add_special_tokens=False)["input_ids"]
     if not ids:
         raise InputError(f"{token_text!r} encodes to no token; type a word or a character.")
     return int(ids[0])
@@ -136,8 +135,8 @@ def target_id_for(loaded: LoadedModel, target: str | int | None, logits: torch.T
 
 
 def token_text(loaded: LoadedModel, token_id: int) -> str:
-    with loaded.lock:
-        return loaded.tokenizer.decode([token_id])
+    with loaded.text_tokenizer() as tokenizer:
+        return tokenizer.decode([token_id])
 
 
 def next_token_logits(loaded: LoadedModel, ids: Sequence[int]) -> torch.Tensor:

@@ -60,8 +60,8 @@ class LoadedModel:
     description: ModelDescription
     source: ModelSource
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    _text_lock: threading.Lock = field(
-        default_factory=threading.Lock, init=False, repr=False, compare=False
+    _text_lock: threading.RLock = field(
+        default_factory=threading.RLock, init=False, repr=False, compare=False
     )
     _text_copy: Any = field(default=None, init=False, repr=False, compare=False)
 

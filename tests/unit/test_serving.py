@@ -456,6 +456,8 @@ def test_pages_tokenize_while_the_model_is_busy(models):
     """Text work takes the model's text tokenizer (a copy under its own lock), not the
     model's lock, which a forward pass of another session holds."""
     from llm_core.generation.generate import prompt_ids_for
+    from llm_core.generation.perplexity import start_token_of, text_ids_after
+    from llm_core.interpret.prompts import first_token_id, prepare_prompt, token_text
     from llm_core.text.pieces import decoded_text
     from llm_core.text.tokens import tokenize, tokenize_with
 
@@ -468,6 +470,9 @@ def test_pages_tokenize_while_the_model_is_busy(models):
                 tokenize_with(loaded, PROMPTS[0]).ids,
                 prompt_ids_for(loaded, PROMPTS[0], GenerationSettings()),
                 decoded_text(loaded, ids_of(loaded, PROMPTS[0])),
+                text_ids_after(loaded, PROMPTS[0], start_token_of(loaded)),
+                prepare_prompt(loaded, PROMPTS[0]).ids,
+                token_text(loaded, first_token_id(loaded, " cat")),
             )
         )
     )
@@ -476,7 +481,11 @@ def test_pages_tokenize_while_the_model_is_busy(models):
     release.set()
     blocker.result(WAIT_S)
     assert done, "text work waited for the model's lock"
-    ids, prompt_ids, text = done[0]
+    ids, prompt_ids, text, perplexity_ids, interpret_ids, target = done[0]
+    assert perplexity_ids[-len(ids) :] == ids and interpret_ids[-len(ids) :] == ids
+    assert target == loaded.tokenizer.decode(
+        loaded.tokenizer(" cat", add_special_tokens=False)["input_ids"][:1]
+    )
     assert ids == tokenize(loaded.tokenizer, PROMPTS[0]).ids
     assert prompt_ids == ids_of(loaded, PROMPTS[0])
     assert text == loaded.tokenizer.decode(ids_of(loaded, PROMPTS[0]), skip_special_tokens=True)

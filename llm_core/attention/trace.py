@@ -44,6 +44,7 @@ import numpy as np
 from llm_core.errors import InputError
 from llm_core.models.anatomy import decoder_layers
 from llm_core.models.loading import LoadedModel
+from llm_core.models.padding import left_padded
 from llm_core.models.threads import threads_for
 from llm_core.text.tokens import check_ids_in_vocabulary
 
@@ -225,19 +226,12 @@ def run_traces(
             valid.append((i, check_token_ids(loaded, token_ids)))
         except InputError as error:
             results[i] = error
-    if len(valid) == 1 or loaded.description.model_type not in BATCHED_TRACE_MODEL_TYPES:
+    if len(valid) <= 1 or loaded.description.model_type not in BATCHED_TRACE_MODEL_TYPES:
         for i, ids in valid:
             results[i] = run_trace(loaded, ids)
         return results
-    if not valid:
-        return results
-    longest = max(len(ids) for _, ids in valid)
-    input_ids = torch.zeros(len(valid), longest, dtype=torch.long)  # padding: id 0, masked
-    mask = torch.zeros(len(valid), longest, dtype=torch.long)
-    for row, (_, ids) in enumerate(valid):
-        input_ids[row, longest - len(ids) :] = torch.tensor(ids)
-        mask[row, longest - len(ids) :] = 1
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    input_ids, mask, positions = left_padded([ids for _, ids in valid])
+    longest = input_ids.shape[1]
     blocks = decoder_layers(loaded.model)
     kept: dict[str, Any] = {"residual": [None] * len(blocks)}
 
@@ -270,7 +264,7 @@ def run_traces(
             model_name=loaded.description.name,
             residual=torch.stack([layer[row, start:] for layer in layers]).numpy(),
             final=final[row, start:].numpy().copy(),
-            rotary=row_rotary.copy() if row_rotary is not None else None,
+            rotary=row_rotary,
             complete=True,
         )
     return results

@@ -12,9 +12,9 @@ logits and its probabilities are those of the row alone (up to float rounding, ~
 
 Joining: new sequences are prefilled together (left-padded the same way, in groups of
 similar lengths: ``prefill_groups``); their cache is padded on the left to the batch's
-length (or the batch's to theirs) and concatenated along the row axis. Leaving: rows are dropped with an index, and columns no row uses any
-more (padding only) are cut from the left, so the cache stays as long as its longest
-row. Every row keeps its own settings, ``torch.Generator`` and piece decoder, and its
+length (or the batch's to theirs) and concatenated along the row axis. Leaving: rows
+are dropped with an index, and columns no row uses any more (padding only) are cut from
+the left, so the cache stays as long as its longest row. Every row keeps its own settings, ``torch.Generator`` and piece decoder, and its
 steps are made by the same ``choose_tokens`` as a generation alone.
 
 Only models whose cache is a plain ``DynamicCache`` of full-attention layers (Llama,
@@ -35,6 +35,7 @@ from llm_core.generation.decoding import eos_ids, finish_reason_of, last_query_a
 from llm_core.generation.sampling import GenerationSettings, GenerationStep
 from llm_core.models.anatomy import attention_modules
 from llm_core.models.loading import LoadedModel
+from llm_core.models.padding import left_padded
 from llm_core.models.threads import threads_for
 from llm_core.text.pieces import PieceDecoder, VocabularyText
 
@@ -49,7 +50,7 @@ MAX_PREFILL_TOKENS = 4096
 # A prefill pass's fixed cost in tokens (its weights read once): measured ~75 ms for one
 # row against ~2 ms per prompt token in a 30-row pass, on two cores.
 PREFILL_OVERHEAD_TOKENS = 32
-FAST_HEAD_ROWS = 64  # up to this many rows, the LM head as W @ h.T (see _fast_head)
+FAST_HEAD_ROWS = 64  # up to this many rows, the LM head's faster kernel (see _fast_head)
 
 
 @dataclass(eq=False)
@@ -137,15 +138,7 @@ class DecodeBatch:
         return results
 
     def _join_group(self, rows: Sequence[Row]) -> list[tuple[Row, GenerationStep | Exception]]:
-        import torch
-
-        longest = max(len(row.context) for row in rows)
-        ids = torch.zeros(len(rows), longest, dtype=torch.long)  # padding: id 0, masked
-        mask = torch.zeros(len(rows), longest, dtype=torch.long)
-        for i, row in enumerate(rows):
-            ids[i, longest - len(row.context) :] = torch.tensor(row.context)
-            mask[i, longest - len(row.context) :] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # [row, column]
+        ids, mask, positions = left_padded([row.context for row in rows])  # [row, column]
         logits, attention, cache = self._forward(rows, ids, mask, positions, None)
         results = self._choose(rows, logits, attention, mask)
         self._merge(rows, cache, mask)

@@ -13,8 +13,9 @@ distribution, an attention trace, and generations that are not batched (beam sea
 model whose cache cannot be batched), which run alone. A call submitted with a
 ``Together`` takes the waiting calls that share its ``many`` along (short texts' traces:
 one padded pass for all). So a call waits at most for the calls ahead of it and one
-decode step, and a generation starts at the next step however many run. Each turn holds ``loaded.lock``; direct engine calls (the CLI, notebooks) take
-the same lock and interleave between turns.
+decode step, and a generation starts at the next step however many run. Each turn
+holds ``loaded.lock``; direct engine calls (the CLI, notebooks) take the same lock and
+interleave between turns.
 
 Every request counts as interactive work (``llm_core.serving.gate``) from when it is
 queued to when it ends, so background jobs wait between their steps. A waiting request's

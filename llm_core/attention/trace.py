@@ -43,6 +43,7 @@ import numpy as np
 
 from llm_core.errors import InputError
 from llm_core.models.anatomy import decoder_layers
+from llm_core.models.kernels import fast_linears
 from llm_core.models.loading import LoadedModel
 from llm_core.models.padding import left_padded
 from llm_core.models.threads import threads_for
@@ -190,7 +191,12 @@ def run_trace(
 
     with loaded.lock, _block_inputs(blocks, keep_input):
         try:
-            with fused_attention(loaded.model), torch.inference_mode(), threads_for(len(ids)):
+            with (
+                fused_attention(loaded.model),
+                fast_linears(loaded.model, 0),
+                torch.inference_mode(),
+                threads_for(len(ids)),
+            ):
                 body = loaded.model.base_model  # no LM head: [T, vocab] logits are not needed
                 output = body(input_ids=torch.tensor([ids], dtype=torch.long), use_cache=False)
         except _EnoughLayers:
@@ -245,6 +251,7 @@ def run_traces(
         loaded.lock,
         _block_inputs(blocks, keep_input),
         fused_attention(loaded.model),
+        fast_linears(loaded.model, 0),
         torch.inference_mode(),
         threads_for(input_ids.numel()),
     ):

@@ -37,6 +37,7 @@ from llm_core.generation.sampling import (
     token_probs,
 )
 from llm_core.models.anatomy import attention_modules
+from llm_core.models.kernels import fast_linears
 from llm_core.models.loading import LoadedModel
 from llm_core.text.pieces import PieceDecoder, VocabularyText, token_pieces
 
@@ -96,7 +97,10 @@ class KVDecoder:
         import torch
 
         with self.loaded.lock, torch.inference_mode():
-            with last_query_attention(self.modules) as rows:
+            with (
+                last_query_attention(self.modules) as rows,
+                fast_linears(self.loaded.model, input_ids.shape[0]),
+            ):
                 output = self.loaded.model(
                     input_ids=input_ids,
                     cache=self.cache,

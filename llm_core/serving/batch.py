@@ -23,10 +23,8 @@ Qwen2 without a sliding window, GPT-2) are batched (``can_batch``); others run a
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +32,7 @@ from llm_core.generation.choosing import Chooser, choose_tokens
 from llm_core.generation.decoding import eos_ids, finish_reason_of, last_query_attention
 from llm_core.generation.sampling import GenerationSettings, GenerationStep
 from llm_core.models.anatomy import attention_modules
+from llm_core.models.kernels import fast_linears
 from llm_core.models.loading import LoadedModel
 from llm_core.models.padding import left_padded
 from llm_core.models.threads import threads_for
@@ -50,7 +49,6 @@ MAX_PREFILL_TOKENS = 4096
 # A prefill pass's fixed cost in tokens (its weights read once): measured ~75 ms for one
 # row against ~2 ms per prompt token in a 30-row pass, on two cores.
 PREFILL_OVERHEAD_TOKENS = 32
-FAST_HEAD_ROWS = 64  # up to this many rows, the LM head's faster kernel (see _fast_head)
 
 
 @dataclass(eq=False)
@@ -190,7 +188,7 @@ class DecodeBatch:
         with (
             torch.inference_mode(),
             last_query_attention(self.modules if capture else []) as kept,
-            _fast_head(model, len(rows)),
+            fast_linears(model, len(rows)),
             threads_for(ids.numel()),
         ):
             output = model(
@@ -283,76 +281,6 @@ class DecodeBatch:
         for layer in self.cache.layers:
             layer.keys = layer.keys[index, :, first:, :]
             layer.values = layer.values[index, :, first:, :]
-
-
-@contextlib.contextmanager
-def _fast_head(model: torch.nn.Module, n_rows: int) -> Iterator[None]:
-    """Compute the LM head of up to ``FAST_HEAD_ROWS`` rows with a faster kernel.
-
-    This torch CPU build's ``F.linear`` (MKL's ``h @ W.T``) is slow for a few rows of a
-    wide matrix. SmolLM2's head [49152, 576], median ms on two cores, for 1 / 2 / 4 / 8 /
-    30 rows: ``F.linear`` 11 / 25 / 19 / 19 / 33; ``W @ h.T`` 12 / 5 / 7 / 15 / 30;
-    oneDNN's linear (``torch.ops.mkldnn._linear_pointwise``) 5 / 7 / 8 / 9 / 16. So 2 to 4
-    rows take ``W @ h.T``, others oneDNN where this torch has it (else ``W @ h.T`` from 2
-    rows). The same products summed in another order (within ~1e-6). Only a plain
-    float32 ``nn.Linear`` head on the CPU with no forward of its own (an accelerate
-    hook) is swapped, for this forward pass, under the model's lock.
-    """
-    import torch
-
-    head = model.get_output_embeddings()
-    kernel = _onednn_linear()
-    if (
-        n_rows > FAST_HEAD_ROWS
-        or (n_rows == 1 and kernel is None)
-        or type(head) is not torch.nn.Linear
-        or "forward" in vars(head)
-        or head.weight.device.type != "cpu"
-        or head.weight.dtype != torch.float32
-    ):
-        yield
-        return
-
-    def forward(hidden: torch.Tensor) -> torch.Tensor:
-        flat = hidden.reshape(-1, hidden.shape[-1]).contiguous()
-        if kernel is not None and not 2 <= len(flat) <= 4:
-            logits = kernel(flat, head.weight, head.bias, "none", [], "")
-        else:
-            logits = torch.matmul(head.weight, flat.T).T
-            if head.bias is not None:
-                logits = logits + head.bias
-        return logits.reshape(*hidden.shape[:-1], logits.shape[-1])
-
-    head.forward = forward
-    try:
-        yield
-    finally:
-        del head.forward
-
-
-@functools.cache
-def _onednn_linear() -> Callable | None:
-    """oneDNN's linear kernel, if this torch has it and it agrees with ``F.linear``."""
-    import torch
-
-    if not torch.backends.mkldnn.is_available():
-        return None
-    kernel = getattr(torch.ops.mkldnn, "_linear_pointwise", None)
-    if kernel is None:
-        return None
-    generator = torch.Generator().manual_seed(0)
-    weight, bias = torch.randn(40, 24, generator=generator), torch.randn(40, generator=generator)
-    x = torch.randn(3, 24, generator=generator)
-    try:
-        with torch.inference_mode():
-            agrees = torch.allclose(
-                kernel(x, weight, bias, "none", [], ""),
-                torch.nn.functional.linear(x, weight, bias),
-                atol=1e-5,
-            )
-    except Exception:  # present but refusing these inputs
-        return None
-    return kernel if agrees else None
 
 
 def prefill_groups(

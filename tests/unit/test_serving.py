@@ -19,6 +19,7 @@ from llm_core.generation import choosing
 from llm_core.generation.generate import build_prompt_ids, generate
 from llm_core.generation.perplexity import perplexity
 from llm_core.generation.sampling import GenerationSettings
+from llm_core.models import kernels
 from llm_core.models.loading import load_model
 from llm_core.serving import batch as batch_module
 from llm_core.serving import worker as worker_module
@@ -435,21 +436,44 @@ def test_a_fault_in_the_worker_fails_its_requests_and_the_worker_goes_on(models,
 
 
 @pytest.mark.parametrize("n_rows", [1, 3, 30])
-def test_the_fast_head_gives_the_heads_logits_and_puts_the_head_back(models, n_rows):
+def test_the_fast_linears_give_each_layers_output_and_put_the_layers_back(models, n_rows):
     import torch
 
     loaded = models["llama"]
     head = loaded.model.get_output_embeddings()
-    hidden = torch.randn(n_rows, 1, head.in_features)
+    layers = [m for m in loaded.model.modules() if type(m) is torch.nn.Linear]
+    assert head in layers and len(layers) > 1
+    inputs = {layer: torch.randn(n_rows, 1, layer.in_features) for layer in layers}
     with torch.inference_mode():
-        expected = head(hidden)
-        with batch_module._fast_head(loaded.model, n_rows):
-            got = head(hidden)
-        with batch_module._fast_head(loaded.model, batch_module.FAST_HEAD_ROWS + 1):
+        expected = {layer: layer(x) for layer, x in inputs.items()}
+        with kernels.fast_linears(loaded.model, n_rows):
+            swapped = [layer for layer in layers if "forward" in vars(layer)]
+            if kernels.onednn_linear() is not None:
+                assert swapped == layers  # the body on oneDNN, and the head
+            else:
+                assert swapped == ([head] if n_rows > 1 else [])
+            got = {layer: layer(x) for layer, x in inputs.items()}
+        with kernels.fast_linears(loaded.model, kernels.FAST_HEAD_ROWS + 1):
             assert "forward" not in vars(head)  # many rows: F.linear is as fast
-    assert "forward" not in vars(head)
-    assert got.shape == expected.shape
-    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    assert not any("forward" in vars(layer) for layer in layers)
+    for layer in layers:
+        assert got[layer].shape == expected[layer].shape
+        torch.testing.assert_close(got[layer], expected[layer], atol=1e-5, rtol=1e-5)
+
+
+def test_the_fast_linears_leave_layers_with_a_forward_of_their_own(models):
+    import torch
+
+    loaded = models["llama"]
+    layer = next(m for m in loaded.model.modules() if type(m) is torch.nn.Linear)
+    own = layer.forward
+    layer.forward = own  # as an accelerate hook sets it
+    try:
+        with kernels.fast_linears(loaded.model, 3):
+            assert vars(layer)["forward"] is own
+        assert vars(layer)["forward"] is own
+    finally:
+        del layer.forward
 
 
 def test_pages_tokenize_while_the_model_is_busy(models):

@@ -24,6 +24,7 @@ Qwen2 without a sliding window, GPT-2) are batched (``can_batch``); others run a
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -164,6 +165,7 @@ class DecodeBatch:
         """One decode step of every row: feed its last token, choose its next."""
         import torch
 
+        _give_room(self.cache)
         ids = torch.tensor([[row.context[-1]] for row in self.rows], dtype=torch.long)
         positions = self.mask.sum(-1, keepdim=True)  # [row, 1]: tokens before the new one
         mask = torch.cat([self.mask, torch.ones(len(self.rows), 1, dtype=torch.long)], dim=1)
@@ -281,6 +283,67 @@ class DecodeBatch:
         for layer in self.cache.layers:
             layer.keys = layer.keys[index, :, first:, :]
             layer.values = layer.values[index, :, first:, :]
+
+
+ROOM_COLUMNS = 32  # columns of room a decode cache is given when it must grow
+
+
+def _give_room(cache: DynamicCache) -> None:
+    """Make each layer of ``cache`` a roomy one (see ``_roomy``), keeping its keys and values."""
+    roomy = _roomy()
+    for i, layer in enumerate(cache.layers):
+        if not isinstance(layer, roomy):
+            cache.layers[i] = roomy.taking(layer)
+
+
+@functools.cache
+def _roomy() -> type:
+    """The ``DynamicLayer`` with room to grow (built on first use: no torch at import)."""
+    from transformers.cache_utils import DynamicLayer
+
+    class RoomyLayer(DynamicLayer):
+        """A ``DynamicLayer`` whose keys and values are views of buffers with room for
+        ``ROOM_COLUMNS`` more columns: a decode step writes its column in place, where
+        ``DynamicLayer`` copies the whole cache into a new tensor every step (~60 MB a
+        step for 30 rows of SmolLM2: time, and a heap of freed blocks of growing sizes).
+        Keys and values set from outside (a join, a drop) are copied into new buffers at
+        the next update. Same values, so the same attention and logits."""
+
+        buffers: tuple[torch.Tensor, torch.Tensor] | None = None
+        views: tuple[torch.Tensor, torch.Tensor] | None = None
+
+        @classmethod
+        def taking(cls, layer: DynamicLayer) -> RoomyLayer:
+            roomy = cls()
+            roomy.__dict__.update(vars(layer))
+            return roomy
+
+        def update(
+            self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            import torch
+
+            if not self.is_initialized:
+                return super().update(key_states, value_states, *args, **kwargs)
+            used, new = self.keys.shape[-2], key_states.shape[-2]
+            views = self.views
+            if views is None or views[0] is not self.keys or views[1] is not self.values:
+                self.buffers = None  # set from outside (a join, a drop): copied in below
+            if self.buffers is None or self.buffers[0].shape[-2] < used + new:
+                shape = list(self.keys.shape)
+                shape[-2] = used + new + ROOM_COLUMNS
+                buffers = tuple(torch.empty(shape, dtype=self.keys.dtype) for _ in range(2))
+                buffers[0][..., :used, :] = self.keys
+                buffers[1][..., :used, :] = self.values
+                self.buffers = buffers
+            self.buffers[0][..., used : used + new, :] = key_states
+            self.buffers[1][..., used : used + new, :] = value_states
+            self.keys = self.buffers[0][..., : used + new, :]
+            self.values = self.buffers[1][..., : used + new, :]
+            self.views = (self.keys, self.values)
+            return self.keys, self.values
+
+    return RoomyLayer
 
 
 def prefill_groups(

@@ -131,6 +131,43 @@ def test_rows_joining_and_leaving_mid_batch_equal_each_alone(models, arch):
         assert_same_steps(alone[k], got[k])
 
 
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_decode_steps_write_in_place_into_a_cache_with_room(models, arch, monkeypatch):
+    """Each step's keys and values go into the room left in the layer's buffers; a cache
+    out of room, joined or dropped from moves to new buffers; the rows still decode as
+    if alone."""
+    monkeypatch.setattr(batch_module, "ROOM_COLUMNS", 3)
+    loaded = models[arch]
+    alone, rows = alone_and_rows(loaded)
+    got: dict[int, list] = {0: [], 1: [], 2: []}
+    batch = DecodeBatch(loaded)
+    seen = []  # per step: (buffer address, columns used, buffer columns) of layer 0's keys
+
+    def record(results) -> None:
+        for row, step in results:
+            got[row.owner].append(step)
+        batch.drop([row for row, _ in results if row.done])
+
+    with loaded.lock:
+        record(batch.join(rows[:1]))
+        for _ in range(5):
+            record(batch.step())
+            layer = batch.cache.layers[-1]
+            assert layer.keys.data_ptr() == layer.buffers[0].data_ptr()
+            seen.append(
+                (layer.buffers[0].data_ptr(), layer.keys.shape[-2], layer.buffers[0].shape[-2])
+            )
+        record(batch.join(rows[1:]))
+        while len(batch):
+            record(batch.step())
+    first, used, room = seen[0]
+    assert room == used + 3
+    assert [address for address, _, _ in seen[:4]] == [first] * 4  # three steps in place
+    assert seen[4][0] != first and seen[4][2] == seen[4][1] + 3  # then new room
+    for k in range(3):
+        assert_same_steps(alone[k], got[k])
+
+
 def test_prompts_are_prefilled_in_groups_of_least_cost():
     """Each prompt once; no cut of the sorted lengths costs less (every cut tried); a
     short and a long prompt do not pad together, similar ones share a pass."""

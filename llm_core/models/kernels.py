@@ -1,8 +1,10 @@
 """Faster CPU kernels for a forward pass's linear layers (``fast_linears``).
 
 This torch CPU build's ``F.linear`` goes to MKL; oneDNN's linear
-(``torch.ops.mkldnn._linear_pointwise``, the kernel ``torch.compile`` picks on CPU) is
-faster at every size a model here runs, checked against ``F.linear`` once per process.
+(``torch.ops.mkldnn._linear_pointwise``, checked against ``F.linear`` once per process)
+is faster for SmolLM2's layers from a few token rows to 2,048 (at 8 rows it loses ~10
+us on the smallest ones and wins on the MLP), and 2-3x faster on the wide LM head.
+A model copied under its lock (fine-tuning, compression) never sees the swap.
 """
 
 from __future__ import annotations

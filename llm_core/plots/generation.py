@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -43,13 +44,18 @@ def token_label(text: str, max_chars: int = 14) -> str:
 
 
 def _layout(figure: go.Figure, title: str, height: int) -> go.Figure:
-    figure.update_layout(
-        title={"text": html.escape(title, quote=False)} if title else None,
-        height=height,
-        font={"family": FONT_FAMILY},
-        margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10},
-    )
+    figure.update_layout(_frame(title, height))
     return figure
+
+
+def _frame(title: str, height: int) -> dict[str, Any]:
+    """The layout every figure here shares: title, height, font, margins."""
+    return {
+        "title": {"text": html.escape(title, quote=False)} if title else {},
+        "height": height,
+        "font": {"family": FONT_FAMILY},
+        "margin": {"l": 10, "r": 10, "t": 50 if title else 10, "b": 10},
+    }
 
 
 def top_k_figure(
@@ -76,12 +82,8 @@ def top_k_figure(
         for c in rows
     ]
     y = list(range(len(rows)))
-    figure = go.Figure()
-    for name, values, colour in (
-        (before_name, [before.get(c.token_id, 0.0) for c in rows], BEFORE_COLOUR),
-        (after_name, [after.get(c.token_id, 0.0) for c in rows], AFTER_COLOUR),
-    ):
-        figure.add_bar(
+    bars = [
+        go.Bar(
             y=y,
             x=values,
             name=html.escape(name),
@@ -92,19 +94,25 @@ def top_k_figure(
             customdata=labels,
             hovertemplate="%{customdata}: %{x:.4f}<extra>%{fullData.name}</extra>",
         )
-    figure.update_layout(
-        barmode="group",
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
-        xaxis={"title": {"text": html.escape(prob_title)}, "range": [0, 1.15]},
-        yaxis={
+        for name, values, colour in (
+            (before_name, [before.get(c.token_id, 0.0) for c in rows], BEFORE_COLOUR),
+            (after_name, [after.get(c.token_id, 0.0) for c in rows], AFTER_COLOUR),
+        )
+    ]
+    layout = {
+        "barmode": "group",
+        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        "xaxis": {"title": {"text": html.escape(prob_title)}, "range": [0, 1.15]},
+        "yaxis": {
             "tickmode": "array",
             "tickvals": y,
             "ticktext": labels,
             "autorange": "reversed",
+            "tickfont": {"size": 14},
         },
-    )
-    figure.update_yaxes(tickfont={"size": 14})
-    return _layout(figure, title, 140 + 44 * len(rows))
+        **_frame(title, 140 + 44 * len(rows)),
+    }
+    return go.Figure(data=bars, layout=layout)  # built at once: plotly validates once
 
 
 def _ids(candidates: Sequence[TokenProb]) -> set[int]:
@@ -133,12 +141,8 @@ def context_attention_figure(
     shown = [token_label(label) for label in labels]
     x = list(range(len(shown)))
     step = max(1, -(-len(shown) // MAX_TICK_LABELS))
-    figure = go.Figure()
-    for name, values, colour in (
-        (head_name, head_weights, HEAD_COLOUR),
-        (mean_name, mean_weights, MEAN_COLOUR),
-    ):
-        figure.add_bar(
+    bars = [
+        go.Bar(
             x=x,
             y=values.astype(float),
             name=html.escape(name),
@@ -146,20 +150,26 @@ def context_attention_figure(
             customdata=shown,
             hovertemplate="%{x}: %{customdata}<br>%{y:.3f}<extra>%{fullData.name}</extra>",
         )
-    figure.update_layout(
-        barmode="group",
-        bargap=0.15,
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        yaxis={"title": {"text": html.escape(value_name)}, "rangemode": "tozero"},
-        xaxis={
+        for name, values, colour in (
+            (head_name, head_weights, HEAD_COLOUR),
+            (mean_name, mean_weights, MEAN_COLOUR),
+        )
+    ]
+    layout = {
+        "barmode": "group",
+        "bargap": 0.15,
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        "yaxis": {"title": {"text": html.escape(value_name)}, "rangemode": "tozero"},
+        "xaxis": {
             "title": {"text": html.escape(key_title)},
             "tickmode": "array",
             "tickvals": x[::step],
             "ticktext": shown[::step],
             "tickangle": -60 if len(shown) > 12 else 0,
         },
-    )
-    return _layout(figure, title, 380)
+        **_frame(title, 380),
+    }
+    return go.Figure(data=bars, layout=layout)
 
 
 def surprisal_chart(

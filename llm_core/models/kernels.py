@@ -43,31 +43,31 @@ def fast_linears(model: torch.nn.Module, n_rows: int) -> Iterator[None]:
     head = model.get_output_embeddings()
     swapped: list[torch.nn.Module] = []
 
-    def onednn(layer: torch.nn.Linear) -> Callable:
+    def on_rows(compute: Callable) -> Callable:
+        """A layer's forward that runs ``compute`` on its input as [token row, feature]."""
+
         def forward(hidden: torch.Tensor) -> torch.Tensor:
-            flat = hidden.reshape(-1, hidden.shape[-1]).contiguous()
-            out = kernel(flat, layer.weight, layer.bias, "none", [], "")
+            out = compute(hidden.reshape(-1, hidden.shape[-1]).contiguous())
             return out.reshape(*hidden.shape[:-1], out.shape[-1])
 
         return forward
 
-    def head_forward(hidden: torch.Tensor) -> torch.Tensor:
-        flat = hidden.reshape(-1, hidden.shape[-1]).contiguous()
-        if kernel is not None and not 2 <= len(flat) <= 4:
-            logits = kernel(flat, head.weight, head.bias, "none", [], "")
-        else:
-            logits = torch.matmul(head.weight, flat.T).T
-            if head.bias is not None:
-                logits = logits + head.bias
-        return logits.reshape(*hidden.shape[:-1], logits.shape[-1])
+    def onednn(layer: torch.nn.Linear) -> Callable:
+        return lambda rows: kernel(rows, layer.weight, layer.bias, "none", [], "")
+
+    def head_rows(rows: torch.Tensor) -> torch.Tensor:
+        if kernel is not None and not 2 <= len(rows) <= 4:
+            return onednn(head)(rows)
+        logits = torch.matmul(head.weight, rows.T).T
+        return logits if head.bias is None else logits + head.bias
 
     if kernel is not None:
         for layer in _plain_linears(model):
             if layer is not head:
-                layer.forward = onednn(layer)
+                layer.forward = on_rows(onednn(layer))
                 swapped.append(layer)
     if _is_plain_linear(head) and 0 < n_rows <= FAST_HEAD_ROWS and (n_rows > 1 or kernel):
-        head.forward = head_forward
+        head.forward = on_rows(head_rows)
         swapped.append(head)
     try:
         yield

@@ -14,8 +14,10 @@ Joining: new sequences are prefilled together (left-padded the same way, in grou
 similar lengths: ``prefill_groups``); their cache is padded on the left to the batch's
 length (or the batch's to theirs) and concatenated along the row axis. Leaving: rows
 are dropped with an index, and columns no row uses any more (padding only) are cut from
-the left, so the cache stays as long as its longest row. Every row keeps its own settings, ``torch.Generator`` and piece decoder, and its
-steps are made by the same ``choose_tokens`` as a generation alone.
+the left, so the cache stays as long as its longest row. Between joins and leaves, each
+step writes its keys and values into room kept at the cache's end (``_roomy``). Every
+row keeps its own settings, ``torch.Generator`` and piece decoder, and its steps are
+made by the same ``choose_tokens`` as a generation alone.
 
 Only models whose cache is a plain ``DynamicCache`` of full-attention layers (Llama,
 Qwen2 without a sliding window, GPT-2) are batched (``can_batch``); others run alone.

@@ -318,7 +318,7 @@ class ModelWorker:
         self.counts["steps"] += 1
         self.counts["rows_stepped"] += len(results)
         if self.counts["steps"] % TRIM_EVERY_STEPS == 0:
-            trim_heap()  # see llm_core.models.memory: the KV cache's growth leaves holes
+            trim_heap()  # see llm_core.models.memory: a batch's freed tensors leave holes
         self._measured("step", time.monotonic() - start)
         self._deliver(loaded, results)
 

@@ -35,10 +35,11 @@ from llm_core.generation.choosing import Chooser, choose_tokens
 from llm_core.generation.decoding import eos_ids, finish_reason_of, last_query_attention
 from llm_core.generation.sampling import GenerationSettings, GenerationStep
 from llm_core.models.anatomy import attention_modules
+from llm_core.models.decode_step import can_step_lean, lean_decode_step
 from llm_core.models.kernels import fast_linears
 from llm_core.models.loading import LoadedModel
 from llm_core.models.padding import left_padded
-from llm_core.models.threads import threads_for
+from llm_core.models.threads import one_thread, threads_for
 from llm_core.text.pieces import PieceDecoder, VocabularyText
 
 if TYPE_CHECKING:  # torch loads lazily: ``import llm_core`` stays fast without it
@@ -163,17 +164,22 @@ class DecodeBatch:
 
     # ------------------------------------------------------------------ decoding
 
-    def step(self) -> list[tuple[Row, GenerationStep | Exception]]:
-        """One decode step of every row: feed its last token, choose its next."""
+    def step(self, all_threads: bool = False) -> list[tuple[Row, GenerationStep | Exception]]:
+        """One decode step of every row: feed its last token, choose its next. On one
+        thread unless ``all_threads`` (``llm_core.models.threads``: the worker passes it
+        when no other work of the process needs the second core)."""
         import torch
 
         _give_room(self.cache)
         ids = torch.tensor([[row.context[-1]] for row in self.rows], dtype=torch.long)
         positions = self.mask.sum(-1, keepdim=True)  # [row, 1]: tokens before the new one
         mask = torch.cat([self.mask, torch.ones(len(self.rows), 1, dtype=torch.long)], dim=1)
-        logits, attention, self.cache = self._forward(self.rows, ids, mask, positions, self.cache)
-        self.mask = mask
-        return self._choose(self.rows, logits, attention, mask)
+        with threads_for(len(self.rows)) if all_threads else one_thread():
+            logits, attention, self.cache = self._forward(
+                self.rows, ids, mask, positions, self.cache
+            )
+            self.mask = mask
+            return self._choose(self.rows, logits, attention, mask)
 
     def _forward(
         self,
@@ -189,6 +195,12 @@ class DecodeBatch:
 
         capture = any(row.settings.capture_attention for row in rows)
         model = self.loaded.model
+        if cache is not None and ids.shape[1] == 1 and can_step_lean(model):
+            with torch.inference_mode():
+                logits, attention = lean_decode_step(
+                    model, ids[:, 0], positions[:, 0], mask, cache, capture
+                )
+            return logits.float(), attention, cache
         with (
             torch.inference_mode(),
             last_query_attention(self.modules if capture else []) as kept,
@@ -308,8 +320,9 @@ def _roomy() -> type:
         ``ROOM_COLUMNS`` more columns: a decode step writes its column in place, where
         ``DynamicLayer`` copies the whole cache into a new tensor every step (~60 MB a
         step for 30 rows of SmolLM2: time, and a heap of freed blocks of growing sizes).
-        Keys and values set from outside (a join, a drop) are copied into new buffers at
-        the next update. Same values, so the same attention and logits."""
+        Keys and values set from outside (a join, a drop) release the buffers and are
+        copied into new ones at the next update. Same values, so the same attention and
+        logits."""
 
         buffers: tuple[torch.Tensor, torch.Tensor] | None = None
         views: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -320,6 +333,16 @@ def _roomy() -> type:
             roomy.__dict__.update(vars(layer))
             return roomy
 
+        def __setattr__(self, name: str, value: Any) -> None:
+            # Keys or values set from outside (a drop, a join) let go of the buffers at
+            # once: held until the next update, every layer's old buffers stayed beside
+            # the new tensors (~130 MB more at 30 rows of SmolLM2 after each drop).
+            views = self.__dict__.get("views")
+            ours = views is not None and value is views[0 if name == "keys" else 1]
+            if name in ("keys", "values") and views is not None and not ours:
+                self.__dict__["buffers"] = self.__dict__["views"] = None
+            super().__setattr__(name, value)
+
         def update(
             self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
         ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -328,9 +351,8 @@ def _roomy() -> type:
             if not self.is_initialized:
                 return super().update(key_states, value_states, *args, **kwargs)
             used, new = self.keys.shape[-2], key_states.shape[-2]
-            views = self.views
-            if views is None or views[0] is not self.keys or views[1] is not self.values:
-                self.buffers = None  # set from outside (a join, a drop): copied in below
+            if self.views is None:  # new, or set from outside (see __setattr__)
+                self.buffers = None  # copied into new buffers below
             if self.buffers is None or self.buffers[0].shape[-2] < used + new:
                 shape = list(self.keys.shape)
                 shape[-2] = used + new + ROOM_COLUMNS
@@ -340,10 +362,10 @@ def _roomy() -> type:
                 self.buffers = buffers
             self.buffers[0][..., used : used + new, :] = key_states
             self.buffers[1][..., used : used + new, :] = value_states
-            self.keys = self.buffers[0][..., : used + new, :]
-            self.values = self.buffers[1][..., : used + new, :]
-            self.views = (self.keys, self.values)
-            return self.keys, self.values
+            keys = self.buffers[0][..., : used + new, :]
+            values = self.buffers[1][..., : used + new, :]
+            self.__dict__.update(keys=keys, values=values, views=(keys, values))  # not "outside"
+            return keys, values
 
     return RoomyLayer
 

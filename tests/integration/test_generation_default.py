@@ -32,15 +32,21 @@ def test_greedy_chat_equals_hf_with_exact_probabilities_and_attention(default_mo
     assert loaded.tokenizer.decode(ids).endswith("<|im_start|>assistant\n")
     settings = GenerationSettings(max_new_tokens=20, capture_attention=True)
     result = generate(loaded, ids, settings)
+    assert "Paris" in result.text
+    assert_greedy_equals_hf(loaded, ids, result, max_new_tokens=20)
+
+
+def assert_greedy_equals_hf(loaded, ids, result, max_new_tokens: int) -> None:
+    """Hugging Face's greedy tokens, and each step's probability and attention row those
+    of one full forward pass over prompt and answer."""
     with torch.inference_mode():
         expected = loaded.model.generate(
             torch.tensor([ids]),
             attention_mask=torch.ones(1, len(ids), dtype=torch.long),
             do_sample=False,
-            max_new_tokens=20,
+            max_new_tokens=max_new_tokens,
         )[0, len(ids) :]
         assert list(result.token_ids) == expected.tolist()
-        assert "Paris" in result.text
         sequence = ids + list(result.token_ids)
         full = loaded.model(input_ids=torch.tensor([sequence]), output_attentions=True)
     for step in result.steps:
@@ -87,3 +93,22 @@ def test_perplexity_and_logit_lens(default_model):
     assert lens.top_ids.shape == (loaded.description.n_layers + 1, 5)
     assert lens.top_ids[-1].tolist() == top.indices.tolist()
     np.testing.assert_allclose(lens.top_probs[-1], top.values.numpy(), atol=1e-5)
+
+
+def test_batched_generations_take_the_lean_step_and_equal_hf(default_model):
+    """Prompts of different lengths decoded together through the model's worker (on the
+    decode step written out for Llama-style models) give Hugging Face's greedy tokens,
+    and each step's probability and attention row are those of a full forward pass."""
+    from llm_core.models.decode_step import can_step_lean
+    from llm_core.serving.worker import generate_many
+
+    loaded = default_model
+    assert can_step_lean(loaded.model)
+    prompts = [
+        build_prompt_ids(loaded.tokenizer, text, chat=True)
+        for text in ("What is the capital of France?", "我爱吃苹果", "Hi")
+    ]
+    settings = GenerationSettings(max_new_tokens=12, capture_attention=True)
+    results = generate_many(loaded, prompts, settings)
+    for ids, result in zip(prompts, results, strict=True):
+        assert_greedy_equals_hf(loaded, ids, result, max_new_tokens=12)

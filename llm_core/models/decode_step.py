@@ -1,0 +1,226 @@
+"""A decode step written out for Llama-style models: ``lean_decode_step``.
+
+A decode step feeds one new token per sequence. transformers' forward does it through
+generic machinery that costs more than the step's arithmetic beside its matrix products:
+a 4-D mask built per pass, the keys and values of every layer copied once per query head
+(``repeat_kv``), module hooks and dispatch, ``(batch, 1, d)`` shapes through every op. On
+SmolLM2 at 30 sequences that was ~30-50 ms of a ~125 ms step on two cores (the other
+~75 ms: the linear layers). This function runs the same layers in the same order of
+operations on ``[row, d_model]`` tensors:
+
+    x = embed(ids)                                               # [row, d_model]
+    per layer:  h = rms_norm(x)
+                q, k, v = h Wq, h Wk, h Wv                       # [row, head|kv_head, d_head]
+                q, k = rotary(q, k, position)                    # the model's own cos/sin
+                K, V = cache.update(k, v)                        # [row, kv_head, key_pos, d_head]
+                a = softmax(q K^T * scale + padding)             # grouped: no copy of K, V
+                x = x + (a V) Wo
+                x = x + down(act(h' Wgate) * h' Wup),  h' = rms_norm(x)
+    logits = head(rms_norm(x))                                   # [row, d_vocab]
+
+so its logits and attention rows are transformers' up to float rounding (tests compare
+both on tiny Llama and Qwen2 models and on the default model). Query head ``h`` reads
+key/value head ``h // (n_heads / n_kv_heads)``, as ``repeat_kv`` lays them out.
+
+Only models that are exactly this (``can_step_lean``) take it: Llama and Qwen2
+decoder layers with full attention, RMSNorms, and plain float32 linear layers with no
+forward of their own (LoRA, int8 or hooked layers take transformers' forward).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from llm_core.models.anatomy import decoder_layers
+from llm_core.models.kernels import is_plain_linear, row_linear
+
+if TYPE_CHECKING:  # torch loads lazily
+    import torch
+
+LEAN_ARCHITECTURES = ("Llama", "Qwen2")  # class name prefixes of the blocks (both tested)
+
+
+def can_step_lean(model: torch.nn.Module) -> bool:
+    """True when ``lean_decode_step`` computes this model's forward (see module doc)."""
+    if model not in _SHAPES:
+        _SHAPES[model] = _lean_shape(model)
+    shape = _SHAPES[model]
+    return shape is not None and shape.still_fits(model)
+
+
+def lean_decode_step(
+    model: torch.nn.Module,
+    ids: torch.Tensor,
+    positions: torch.Tensor,
+    mask: torch.Tensor,
+    cache: Any,
+    capture: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One new token per row through the model (``can_step_lean`` must be True).
+
+    ``ids`` [row]: the tokens fed; ``positions`` [row]: each one's position (tokens
+    before it); ``mask`` [row, key_pos] 1 for a row's tokens, 0 for padding, the new
+    column included; ``cache``: a ``DynamicCache`` whose layers' ``update`` takes
+    [row, kv_head, 1, d_head] and returns the keys and values [row, kv_head, key_pos,
+    d_head]. Returns logits [row, d_vocab] and, if ``capture``, the attention of the new
+    token [row, layer, head, key_pos] (rows sum to 1, padding exactly 0). Call under
+    ``torch.inference_mode``."""
+    import torch
+
+    shape = _SHAPES[model]
+    n_rows = ids.shape[0]
+    n_kv, d_head = shape.n_kv_heads, shape.d_head
+    group = shape.n_heads // n_kv
+    x = shape.embed(ids)  # [row, d_model]
+    cos, sin = shape.rotary(x, positions[:, None])  # [row, 1, d_head]
+    padding = torch.zeros(mask.shape, dtype=x.dtype).masked_fill_(mask == 0, _lowest(x.dtype))
+    padding = padding.view(n_rows, 1, 1, -1)  # [row, 1, 1, key_pos], added to every head
+    kept = []
+    for index, block in enumerate(shape.blocks):
+        h = _rms_norm(x, block.input_norm)
+        q = block.q(h).view(n_rows, -1, d_head)  # [row, head, d_head]
+        k = block.k(h).view(n_rows, n_kv, d_head)
+        v = block.v(h).view(n_rows, n_kv, 1, d_head)
+        q, k = _rotated(q, cos, sin), _rotated(k, cos, sin)
+        keys, values = cache.layers[index].update(k.view(n_rows, n_kv, 1, d_head), v)
+        # [row, kv_head, group, d_head] x [row, kv_head, d_head, key_pos]
+        scores = torch.matmul(q.view(n_rows, n_kv, group, d_head), keys.transpose(2, 3))
+        scores = scores * block.scaling + padding
+        weights = torch.softmax(scores, dim=-1, dtype=torch.float32)  # [row, kv, group, key]
+        if capture:
+            kept.append(weights.view(n_rows, n_kv * group, -1))
+        mixed = torch.matmul(weights, values).view(n_rows, -1)  # [row, head x d_head]
+        x = x + block.o(mixed)
+        h = _rms_norm(x, block.post_norm)
+        x = x + block.down(block.act(block.gate(h)) * block.up(h))
+    logits = shape.head(_rms_norm(x, shape.final_norm))
+    return logits, (torch.stack(kept, dim=1) if capture else None)
+
+
+def _rms_norm(x: torch.Tensor, norm: torch.nn.Module) -> torch.Tensor:
+    """transformers' ``LlamaRMSNorm`` on float32 rows, same operations in the same order."""
+    import torch
+
+    variance = x.pow(2).mean(-1, keepdim=True)
+    return norm.weight * (x * torch.rsqrt(variance + norm.variance_epsilon))
+
+
+def _rotated(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotary position embedding of [row, head, d_head] (``apply_rotary_pos_emb``)."""
+    import torch
+
+    half = x.shape[-1] // 2
+    return x * cos + torch.cat((-x[..., half:], x[..., :half]), dim=-1) * sin
+
+
+def _lowest(dtype: torch.dtype) -> float:
+    import torch
+
+    return torch.finfo(dtype).min  # what eager attention adds to masked keys
+
+
+class _Block:
+    """One decoder layer's parts, each linear layer as a [row, in] -> [row, out] call."""
+
+    def __init__(self, layer: Any) -> None:
+        attention, mlp = layer.self_attn, layer.mlp
+        self.input_norm, self.post_norm = layer.input_layernorm, layer.post_attention_layernorm
+        self.scaling = float(attention.scaling)
+        self.q, self.k = row_linear(attention.q_proj), row_linear(attention.k_proj)
+        self.v, self.o = row_linear(attention.v_proj), row_linear(attention.o_proj)
+        self.gate, self.up = row_linear(mlp.gate_proj), row_linear(mlp.up_proj)
+        self.down, self.act = row_linear(mlp.down_proj), mlp.act_fn
+        # (parent, name, layer): still_fits checks each layer is still its parent's
+        self.places = [
+            (attention, name, getattr(attention, name))
+            for name in ("q_proj", "k_proj", "v_proj", "o_proj")
+        ]
+        self.places += [(mlp, name, getattr(mlp, name))
+                        for name in ("gate_proj", "up_proj", "down_proj")]  # fmt: skip
+
+
+class _Shape:
+    """What ``lean_decode_step`` reads of a model, found once per model."""
+
+    def __init__(self, model: Any, blocks: list[_Block]) -> None:
+        inner = model.base_model
+        self.blocks = blocks
+        self.embed, self.rotary, self.final_norm = inner.embed_tokens, inner.rotary_emb, inner.norm
+        self.head_layer = head = model.get_output_embeddings()
+        self.head: Callable = row_linear(head)
+        config = model.config
+        self.n_heads, self.n_kv_heads = config.num_attention_heads, config.num_key_value_heads
+        self.d_head = getattr(config, "head_dim", None) or config.hidden_size // self.n_heads
+        self.places = [place for block in blocks for place in block.places]
+        self.modules = [m for layer in decoder_layers(model) for m in layer.modules()]
+
+    def still_fits(self, model: Any) -> bool:
+        """Every linear layer still the model's own, plain (not swapped for a LoRA or
+        int8 one, no forward of its own), and no hooks: checked every step (~0.1 ms),
+        since this path calls no module's forward."""
+        head = self.head_layer  # (the model itself is not kept: see _SHAPES)
+        if model._modules.get("lm_head") is not head or not is_plain_linear(head):
+            return False
+        return all(
+            parent._modules.get(name) is layer and is_plain_linear(layer)
+            for parent, name, layer in self.places
+        ) and not any(_has_hooks(module) for module in self.modules)
+
+
+# transformers puts these on a model's layers at its first forward with output_attentions
+# (or hidden states) and leaves them: they record only inside such a forward, never here.
+TRANSFORMERS_RECORDERS = "transformers.utils.output_capturing"
+
+
+def _has_hooks(module: Any) -> bool:
+    """Hooks on ``module`` other than transformers' idle output recorders."""
+    hooks = [*module._forward_hooks.values(), *module._forward_pre_hooks.values()]
+    return any(getattr(hook, "__module__", None) != TRANSFORMERS_RECORDERS for hook in hooks)
+
+
+# model -> _Shape | None; a _Shape holds the model's parts, never the model (a value that
+# held its key would keep every model loaded in this process alive)
+_SHAPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _lean_shape(model: Any) -> _Shape | None:
+    """The model's parts if it is exactly the architecture written out above, else None."""
+    try:
+        layers = decoder_layers(model)
+        inner = model.base_model
+        norms = [inner.norm] + [n for layer in layers for n in _norms_of(layer)]
+        if not layers or not all(_is_lean_layer(layer) for layer in layers):
+            return None
+        if not all(_named(n, "RMSNorm") and not vars(n).get("forward") for n in norms):
+            return None
+        if not _named(inner.rotary_emb, "RotaryEmbedding"):
+            return None
+        if type(inner.embed_tokens).__name__ != "Embedding":
+            return None
+        if model._modules.get("lm_head") is not model.get_output_embeddings():
+            return None
+        return _Shape(model, [_Block(layer) for layer in layers])
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _norms_of(layer: Any) -> tuple[Any, Any]:
+    return layer.input_layernorm, layer.post_attention_layernorm
+
+
+def _is_lean_layer(layer: Any) -> bool:
+    attention = layer.self_attn
+    return (
+        _named(layer, "DecoderLayer")
+        and _named(attention, "Attention")
+        and _named(layer.mlp, "MLP")
+        and getattr(attention, "sliding_window", None) is None
+    )
+
+
+def _named(module: Any, suffix: str) -> bool:
+    """The module's class is one of ``LEAN_ARCHITECTURES``' ``suffix`` classes."""
+    name = type(module).__name__
+    return any(name == prefix + suffix for prefix in LEAN_ARCHITECTURES)

@@ -1,0 +1,134 @@
+"""The decode step written out for Llama-style models gives what transformers' forward
+gives: the same logits, attention rows and cached keys and values for left-padded rows of
+different lengths; models it does not describe exactly (GPT-2, a swapped or hooked
+layer) take transformers' forward."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from llm_core.generation.generate import build_prompt_ids
+from llm_core.generation.sampling import GenerationSettings
+from llm_core.models import decode_step
+from llm_core.models.decode_step import can_step_lean, lean_decode_step
+from llm_core.serving import batch as batch_module
+from llm_core.serving.batch import DecodeBatch, new_row
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+PROMPTS = ("我爱吃苹果。The cat sat on", "Hi", "The dog sat on the log. 床前明月光，疑是地上霜。")
+
+
+def joined_batch(loaded) -> DecodeBatch:
+    """Three prompts of different lengths decoding together, two steps in."""
+    settings = GenerationSettings(max_new_tokens=20, capture_attention=True, stop_at_eos=False)
+    rows = [
+        new_row(loaded, k, build_prompt_ids(loaded.tokenizer, text), settings, 0, 0)
+        for k, text in enumerate(PROMPTS)
+    ]
+    batch = DecodeBatch(loaded)
+    batch.join(rows[:2])
+    batch.step()
+    batch.join(rows[2:])  # a longer prompt: the others get padding on the left
+    batch.step()
+    return batch
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2"])
+def test_a_lean_step_equals_the_models_own_forward(tiny_models, arch):
+    import torch
+
+    loaded = tiny_models[arch]
+    model = loaded.model
+    assert can_step_lean(model)
+    with loaded.lock:
+        batch = joined_batch(loaded)
+        batch_module._give_room(batch.cache)
+        ids = torch.tensor([[row.context[-1]] for row in batch.rows])  # [row, 1]
+        positions = batch.mask.sum(-1, keepdim=True)  # [row, 1]
+        mask = torch.cat([batch.mask, torch.ones(len(batch.rows), 1, dtype=torch.long)], 1)
+        assert not bool(mask.all())  # some rows are padded
+        theirs = copy.deepcopy(batch.cache)
+        with torch.inference_mode():
+            expected = model(
+                input_ids=ids, attention_mask=mask, position_ids=positions, cache=theirs,
+                use_cache=True, output_attentions=True, logits_to_keep=1,
+            )  # fmt: skip
+            logits, attention = lean_decode_step(
+                model, ids[:, 0], positions[:, 0], mask, batch.cache, capture=True
+            )
+    torch.testing.assert_close(logits, expected.logits[:, -1, :], atol=1e-5, rtol=1e-5)
+    want = torch.stack([layer[:, :, -1, :] for layer in expected.attentions], dim=1)
+    assert attention.shape == want.shape  # [row, layer, head, key_pos]
+    torch.testing.assert_close(attention, want, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(attention.sum(-1), torch.ones(want.shape[:-1]))
+    padding = (mask == 0)[:, None, None, :].expand_as(attention)
+    assert bool((attention[padding] == 0).all())  # padding gets weight exactly 0
+    for mine, their in zip(batch.cache.layers, theirs.layers, strict=True):
+        torch.testing.assert_close(mine.keys, their.keys, atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(mine.values, their.values, atol=1e-6, rtol=1e-5)
+
+
+def test_only_models_it_describes_exactly_take_the_lean_step(tiny_models):
+    import torch
+
+    assert not can_step_lean(tiny_models["gpt2"].model)
+    model = copy.deepcopy(tiny_models["llama"].model)  # changed below: not the shared one
+    with torch.inference_mode():  # transformers leaves its idle output recorders on
+        model(input_ids=torch.tensor([[1, 2, 3]]), output_attentions=True)
+    assert any(layer._forward_hooks for layer in model.model.layers)
+    assert can_step_lean(model)
+    attention = model.model.layers[0].self_attn
+    handle = attention.register_forward_hook(lambda *_: None)
+    assert not can_step_lean(model)  # a hook would never run
+    handle.remove()
+    assert can_step_lean(model)
+    mlp = model.model.layers[-1].mlp
+    mlp.up_proj.forward = mlp.up_proj.forward  # a forward of its own (accelerate, say)
+    assert not can_step_lean(model)
+    del mlp.up_proj.forward
+    original = attention.v_proj
+    attention.v_proj = torch.nn.Linear(original.in_features, original.out_features)
+    assert not can_step_lean(model)  # swapped (LoRA, int8): not the layer it knew
+    attention.v_proj = original
+    assert can_step_lean(model)
+
+
+def test_a_batch_with_a_hooked_layer_runs_the_models_forward(tiny_models, monkeypatch):
+    """The hook runs, and the lean step is not called, while a hook is on."""
+    loaded = tiny_models["llama"]
+    lean_calls = []
+    real = decode_step.lean_decode_step
+    monkeypatch.setattr(
+        batch_module, "lean_decode_step", lambda *a, **k: lean_calls.append(1) or real(*a, **k)
+    )
+    hooked = []
+    attention = loaded.model.model.layers[0].self_attn
+    with loaded.lock:
+        batch = joined_batch(loaded)
+        assert len(lean_calls) == 2
+        handle = attention.register_forward_hook(lambda *_: hooked.append(1))
+        try:
+            batch.step()
+        finally:
+            handle.remove()
+        assert hooked == [1] and len(lean_calls) == 2
+        batch.step()
+    assert len(lean_calls) == 3 and hooked == [1]
+
+
+def test_a_model_that_stepped_lean_can_still_be_freed(tiny_model_dirs):
+    import gc
+    import weakref
+
+    from llm_core.models.loading import load_model
+
+    loaded = load_model(str(tiny_model_dirs["llama"]))
+    with loaded.lock:
+        joined_batch(loaded)
+    model = weakref.ref(loaded.model)
+    del loaded
+    gc.collect()
+    assert model() is None

@@ -19,9 +19,13 @@ from llm_core.models.default_model import (
     prepare_default_model,
 )
 from llm_core.models.loading import LoadedModel, load_model, load_tokenizer
+from llm_core.serving.worker import steps_on_one_thread
 from llm_core.text.tokens import prepare_word_splitter
 from ui.i18n import t
 from ui.sidebar import selected_model_spec
+
+# A class shares this server's cores: decode steps take one (see steps_on_one_thread).
+steps_on_one_thread()
 
 # Two models fit comfortably in a hosted container's memory (the default takes ~0.6 GB).
 MAX_CACHED_MODELS = 2
@@ -33,10 +37,11 @@ ALLOW_LOCAL_PATHS = os.environ.get("LLM_EXPLORER_ALLOW_LOCAL_PATHS", "1") != "0"
 def _load_cached(spec: str) -> LoadedModel:
     loaded = load_model(spec, allow_local_paths=ALLOW_LOCAL_PATHS)
     prepare_word_splitter()  # the first Chinese text would otherwise pay for it, GIL held
-    # Streamlit runs gc.collect(2) after every script run (runner.postScriptGC). With torch,
-    # transformers and a model on the heap (~0.5 M tracked objects) that full collection
-    # took 0.24 s per rerun of every session. Freezing what lives now (imports, models)
-    # leaves it out of every later collection (benchmarks/rerun_memory.py measures it).
+    # A full collection (Python's own, and Streamlit's after every script run where
+    # runner.postScriptGC is on; .streamlit/config.toml turns it off) with torch,
+    # transformers and a model on the heap (~0.5 M tracked objects) took 0.24 s. Freezing
+    # what lives now (imports, models) leaves it out of every later collection
+    # (benchmarks/rerun_memory.py measures it).
     # A model evicted later is still freed by reference counting, not by the collector.
     gc.collect()
     gc.freeze()

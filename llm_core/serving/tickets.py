@@ -95,6 +95,10 @@ class Ticket:
                 return
             yield item
 
+    def behind(self) -> bool:
+        """True when more of the request's events are waiting to be read from ``stream``."""
+        return not self._events.empty()
+
     def result(self, timeout: float | None = None) -> Any:
         """The request's value (a ``GenerationResult`` for a generation), or raise its error."""
         if not self._finished.wait(timeout):

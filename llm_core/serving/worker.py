@@ -47,13 +47,15 @@ from llm_core.generation.generate import (
 )
 from llm_core.generation.sampling import GenerationSettings, GenerationStep
 from llm_core.models.loading import LoadedModel
-from llm_core.models.memory import trim_heap
+from llm_core.models.memory import fix_mmap_threshold, trim_heap
+from llm_core.models.threads import name_this_thread
 from llm_core.serving.batch import MAX_BATCH_ROWS, MAX_PREFILL_TOKENS, DecodeBatch, Row, can_batch
 from llm_core.serving.gate import INTERACTIVE
 from llm_core.serving.tickets import QueuePlace, Ticket
 from llm_core.text.pieces import VocabularyText
 
 IDLE_EXIT_S = 30.0
+WORKER_THREAD_NAME = "model-worker"  # the OS's name of its thread and its intra-op threads
 DEFAULT_COST_S = 0.5  # a kind of work not measured yet
 COST_WEIGHT = 0.3  # weight of the newest measurement in the moving averages
 # Freed heap pages go back to the system every this many decode steps and when the
@@ -161,7 +163,9 @@ class ModelWorker:
                 INTERACTIVE.enter()
                 self._waiting.append(request)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="model-worker", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._loop, name=WORKER_THREAD_NAME, daemon=True
+                )
                 self._thread.start()
             self._cond.notify_all()
 
@@ -199,6 +203,8 @@ class ModelWorker:
     # ------------------------------------------------------------------ the loop
 
     def _loop(self) -> None:
+        name_this_thread(WORKER_THREAD_NAME)
+        fix_mmap_threshold()
         worked = False
         while True:
             if _EXITING.is_set():  # the interpreter is ending: torch must not be mid-call
@@ -309,7 +315,7 @@ class ModelWorker:
     def _step(self, loaded: LoadedModel) -> None:
         start = time.monotonic()
         try:
-            results = self._batch.step()
+            results = self._batch.step(all_threads=not _STEPS_ON_ONE_THREAD.is_set())
         except Exception as error:  # the whole step failed: every row's request with it
             for request in list(self._active):
                 self._fail(request, error)
@@ -325,31 +331,49 @@ class ModelWorker:
     def _deliver(
         self, loaded: LoadedModel, results: list[tuple[Row, GenerationStep | Exception]]
     ) -> None:
-        """Hand each row's step to its ticket; finish requests whose rows all ended."""
+        """Hand each row's step to its ticket; end requests whose rows all ended."""
         touched: dict[int, _Request] = {}
+        ending: dict[int, tuple[_Request, Any, BaseException | None]] = {}
         for row, step in results:
             request = row.owner
-            if request.ticket.done:
+            if request.ticket.done or id(request) in ending:
                 continue
             if isinstance(step, Exception):
-                self._fail(request, step)
+                ending[id(request)] = (request, None, step)
                 continue
             request.steps.append(step)
             request.ticket.put(step)
             touched[id(request)] = request
-        for request in touched.values():
-            if not request.ticket.done and all(r.done for r in request.rows):
+        for key, request in touched.items():
+            if key not in ending and all(r.done for r in request.rows):
                 result = collect_result(loaded, request.ids, request.settings, request.steps)
-                self._end(request, result)
-        if self._batch is not None:
-            self._batch.drop([row for row, _ in results if row.done or row.owner.ticket.done])
-            if not len(self._batch):
-                self._batch = None
+                ending[key] = (request, result, None)
+        leaving = [row for row, _ in results if row.done or row.owner.ticket.done]
+        self._end_all(list(ending.values()), leaving)
 
     def _drop_cancelled(self, loaded: LoadedModel) -> None:
-        for request in [r for r in self._active if r.ticket.cancelled]:
-            steps = request.steps
-            self._end(request, collect_result(loaded, request.ids, request.settings, steps, True))
+        cancelled = [r for r in self._active if r.ticket.cancelled]
+        ending = [
+            (r, collect_result(loaded, r.ids, r.settings, r.steps, True), None) for r in cancelled
+        ]
+        self._end_all(ending, [])
+
+    def _end_all(
+        self, ending: list[tuple[_Request, Any, BaseException | None]], rows: list[Row]
+    ) -> None:
+        """End requests (each with its value or error) after taking their rows and
+        ``rows`` out of the batch in one go: a drop copies the whole KV cache (~100 MB at 30
+        rows of SmolLM2), and 23 generations ending at one step took 23 copies (~1.8 s)
+        when each dropped its own. Tickets are told last, so a caller that has all its
+        results (a script about to exit) never finds the worker still in a drop."""
+        ended = [row for request, _, _ in ending for row in request.rows]
+        leaving = list({id(row): row for row in rows + ended}.values())
+        if self._batch is not None and leaving:
+            self._batch.drop(leaving)
+            if not len(self._batch):
+                self._batch = None
+        for request, value, error in ending:
+            self._end(request, value, error, drop=False)
 
     def _call(self, loaded: LoadedModel, request: _Request) -> None:
         request.ticket.started = start = time.monotonic()
@@ -396,15 +420,18 @@ class ModelWorker:
     # ------------------------------------------------------------------ endings
 
     def _end(
-        self, request: _Request, value: Any = None, error: BaseException | None = None
+        self,
+        request: _Request,
+        value: Any = None,
+        error: BaseException | None = None,
+        drop: bool = True,
     ) -> None:
-        """A generation ends: its rows leave the batch, its ticket gets the outcome."""
+        """A generation ends: its ticket gets the outcome and (unless the caller drops
+        several requests' rows at once) its rows leave the batch."""
         if request in self._active:
             self._active.remove(request)
-        if self._batch is not None:
-            self._batch.drop(request.rows)
-            if not len(self._batch):
-                self._batch = None
+        if drop:
+            self._end_all([], request.rows)
         self._finish(request.ticket, value, error)
 
     def _fail(self, request: _Request, error: BaseException) -> None:
@@ -490,6 +517,24 @@ _WORKERS: dict[int, ModelWorker] = {}
 _REGISTRY_LOCK = threading.Lock()
 _EXITING = threading.Event()
 EXIT_WAIT_S = 10.0
+
+
+# Set by a server of many sessions (the app): see steps_on_one_thread.
+_STEPS_ON_ONE_THREAD = threading.Event()
+
+
+def steps_on_one_thread(on: bool = True) -> None:
+    """Run every worker's decode steps on one thread, however many rows (``on``), or as
+    ``llm_core.models.threads.threads_for`` decides (up to 16 rows on one, more on all:
+    the default, for a script or notebook where a request's time is all that counts).
+    The app turns it on: on a server of many sessions the CPU is what runs out, and a
+    30-row step on two threads cost the worker ~0.31 CPU-s against ~0.25 on one
+    (measured in a class of 30: ``benchmarks/classroom.py``), since its second core
+    sped the step up by ~1.4x at most."""
+    if on:
+        _STEPS_ON_ONE_THREAD.set()
+    else:
+        _STEPS_ON_ONE_THREAD.clear()
 
 
 def worker_for(loaded: LoadedModel) -> ModelWorker:

@@ -158,8 +158,13 @@ def test_decode_steps_write_in_place_into_a_cache_with_room(models, arch, monkey
                 (layer.buffers[0].data_ptr(), layer.keys.shape[-2], layer.buffers[0].shape[-2])
             )
         record(batch.join(rows[1:]))
+        assert batch.cache.layers[-1].buffers is None  # the join let go of the old room
         while len(batch):
+            rows_before = len(batch)
             record(batch.step())
+            if batch.cache is not None:  # rows that left let go of the room, or it is kept
+                left = len(batch) < rows_before
+                assert all((layer.buffers is None) == left for layer in batch.cache.layers)
     first, used, room = seen[0]
     assert room == used + 3
     assert [address for address, _, _ in seen[:4]] == [first] * 4  # three steps in place
@@ -304,6 +309,62 @@ def test_beam_search_runs_alone_through_the_queue(models):
     result, expected = ticket.result(WAIT_S), generate(loaded, ids, settings)
     assert [s.token_ids for s in result.sequences] == [s.token_ids for s in expected.sequences]
     assert len(streamed) == sum(len(s.steps) for s in expected.sequences)
+
+
+def test_requests_ending_at_one_step_leave_the_batch_in_one_drop(models, monkeypatch):
+    """A drop copies the whole KV cache: three requests ending together drop once, and
+    their tickets are told after it (a script exiting on its results finds no drop
+    still running)."""
+    loaded = models["llama"]
+    drops, told = [], []
+    real_drop = DecodeBatch.drop
+
+    def drop(self, leaving):
+        drops.append(len(leaving))
+        told.append(sum(request.ticket.done for request in {r.owner for r in leaving}))
+        real_drop(self, leaving)
+
+    monkeypatch.setattr(DecodeBatch, "drop", drop)
+    settings = GenerationSettings(max_new_tokens=4, stop_at_eos=False)
+    worker, release, _ = busy_worker(loaded)
+    tickets = worker.submit_generations([ids_of(loaded, p) for p in PROMPTS], settings)
+    release.set()
+    assert [len(t.result(WAIT_S).token_ids) for t in tickets] == [4, 4, 4]
+    assert drops == [3] and told == [0]
+
+
+@pytest.mark.parametrize("one", [True, False])
+def test_a_server_runs_decode_steps_on_one_thread(models, monkeypatch, one):
+    loaded = models["llama"]
+    asked = []
+    real_step = DecodeBatch.step
+    monkeypatch.setattr(
+        DecodeBatch, "step", lambda self, all_threads=False: asked.append(all_threads)
+        or real_step(self, all_threads)
+    )  # fmt: skip
+    worker_module.steps_on_one_thread(one)
+    try:
+        worker_for(loaded).submit_generation(
+            ids_of(loaded, PROMPTS[0]), GenerationSettings(max_new_tokens=3)
+        ).result(WAIT_S)
+    finally:
+        worker_module.steps_on_one_thread(False)
+    assert asked and set(asked) == {not one}
+
+
+def test_a_ticket_knows_when_more_steps_wait_to_be_read(models):
+    loaded = models["llama"]
+    worker, release, _ = busy_worker(loaded)
+    ticket = worker.submit_generation(
+        ids_of(loaded, PROMPTS[1]), GenerationSettings(max_new_tokens=3, stop_at_eos=False)
+    )
+    release.set()
+    ticket.wait(WAIT_S)
+    stream = ticket.stream()
+    assert next(stream).index == 0 and ticket.behind()  # two more steps and the end
+    assert next(stream).index == 1 and next(stream).index == 2
+    assert ticket.behind()  # the end of the stream
+    assert list(stream) == [] and not ticket.behind()
 
 
 def test_fifty_random_requests_never_deadlock(models):

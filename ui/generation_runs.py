@@ -132,13 +132,16 @@ def recover_interrupted(live_key: str = LIVE_KEY, run_key: str = RUN_KEY) -> Non
 def stream_runs(
     loaded: LoadedModel,
     requests: Sequence[Request],
-    draws: Sequence[Callable[[GenerationStep], None]],
+    draws: Sequence[Callable[[GenerationStep, bool], None]],
     on_waits: Sequence[Callable[[QueuePlace], None]],
     live_key: str = LIVE_KEY,
 ) -> list[ShownRun]:
     """Generate every request at once (they join the same batch) and follow them in
-    turn: ``draw(step)`` after each step, ``on_wait(place)`` while one waits (or, beam
-    search, runs: its steps come only at its end)."""
+    turn: ``draw(step, show)`` after each step, ``on_wait(place)`` while one waits (or,
+    beam search, runs: its steps come only at its end). ``show`` is False while later
+    steps are already waiting: a page that fell behind (a class of 30 sharing the server)
+    redraws once for them all instead of once per step, and the page draws the whole run
+    when it ends."""
     worker = worker_for(loaded)
     tickets = [worker.submit_generation(r.prompt_ids, r.settings) for r in requests]
     runs = []
@@ -151,7 +154,7 @@ def stream_runs(
                     on_wait(item)
                 else:
                     live.steps.append(item)
-                    draw(item)
+                    draw(item, not ticket.behind())
             runs.append(finish_run(loaded, live, stopped=False, result=ticket.result()))
             del st.session_state[live_key]
     finally:
@@ -162,12 +165,14 @@ def stream_runs(
 
 def streamer(
     placeholder: Any, request: Request
-) -> tuple[Callable[[GenerationStep], None], Callable[[QueuePlace], None]]:
+) -> tuple[Callable[[GenerationStep, bool], None], Callable[[QueuePlace], None]]:
     """(draw, on_wait) callbacks that redraw ``placeholder`` while generating."""
     chips = StreamingChips()
 
-    def draw(step: GenerationStep) -> None:
-        placeholder.html(chips.add(step))
+    def draw(step: GenerationStep, show: bool = True) -> None:
+        chips.add(step)
+        if show:
+            placeholder.html(chips.html())
 
     def on_wait(place: QueuePlace) -> None:
         if place.started and request.settings.strategy == "beam":
@@ -187,10 +192,13 @@ class StreamingChips:
         self.pieces: dict[int, list[str]] = {}
         self.probs: dict[int, list[float]] = {}
 
-    def add(self, step: GenerationStep) -> str:
-        """Record ``step`` and return the HTML of every sequence so far."""
+    def add(self, step: GenerationStep) -> None:
+        """Record ``step``."""
         self.pieces.setdefault(step.sequence, []).append(step.piece)
         self.probs.setdefault(step.sequence, []).append(step.prob)
+
+    def html(self) -> str:
+        """The HTML of every sequence so far."""
         return "".join(
             chips_html(probability_chips(self.pieces[number], self.probs[number]))
             for number in sorted(self.pieces)

@@ -10,9 +10,10 @@ then drives N sessions at once, each on its own text, through two phases:
               page's defaults: greedy, attention recorded) until the summary line is drawn
 
 and prints per phase: sessions ok, errors (and why), p50 / p95 / max seconds (clients
-included), the server's CPU seconds per action, the clients' (the rest of the machine's
-busy CPU over the phase), the server's RSS after the phase (and its peak), and the script
-runs each action cost (1 = the page never reruns itself).
+included), the server's CPU seconds per action (and the shares of its model worker and
+its event loop; the rest is the pages' script runs), the clients' (the rest of the
+machine's busy CPU over the phase), the server's RSS after the phase (and its peak), and
+the script runs each action cost (1 = the page never reruns itself).
 
 Two kinds of client (`--client`), both on real websockets against the real server:
 
@@ -28,7 +29,8 @@ Two kinds of client (`--client`), both on real websockets against the real serve
 Then the scheduler alone, in this process: aggregate tokens/s of 1, 8 and 30 concurrent
 32-token requests through ``llm_core.serving`` (page settings), and the ratio to one: the
 median of ``--repeats`` runs of each, run in turn (one run of one request varies by ~30%
-on a shared machine).
+on a shared machine); once with decode steps threaded by their rows (a script's or
+notebook's default) and once on one thread (``steps_on_one_thread``, as the app runs them).
 
     .venv/bin/python benchmarks/classroom.py --sessions 1 10 30
     .venv/bin/python benchmarks/classroom.py --sessions 3 --client chromium --scheduler
@@ -117,6 +119,28 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def threads_cpu_seconds(pid: int) -> tuple[float, float]:
+    """(model worker, event loop) CPU of the server in seconds: the worker's threads are
+    named ``WORKER_THREAD_NAME`` (its own and the intra-op threads it started); the event
+    loop (websockets, messages) is the main thread. The rest is the pages' script runs."""
+    from llm_core.serving.worker import WORKER_THREAD_NAME
+
+    worker = main = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        ticks = int(fields[11]) + int(fields[12])  # utime stime
+        if name == WORKER_THREAD_NAME:
+            worker += ticks
+        elif task.name == str(pid):
+            main += ticks
+    clock = os.sysconf("SC_CLK_TCK")
+    return worker / clock, main / clock
 
 
 def machine_cpu_seconds() -> float:
@@ -240,8 +264,11 @@ class ChromiumClient:
 async def run_phase(name: str, actions: list, server_pid: int) -> dict:
     """Run every session's action at once; what it cost and how long each took."""
     cpu_before, machine_before = cpu_seconds(server_pid), machine_cpu_seconds()
+    worker_before, loop_before = threads_cpu_seconds(server_pid)
     results = await asyncio.gather(*actions, return_exceptions=True)
     cpu = cpu_seconds(server_pid) - cpu_before
+    worker, loop = threads_cpu_seconds(server_pid)
+    worker, loop = worker - worker_before, loop - loop_before
     machine = machine_cpu_seconds() - machine_before
     seconds, runs, reasons = [], [], []
     for result in results:
@@ -255,7 +282,9 @@ async def run_phase(name: str, actions: list, server_pid: int) -> dict:
     n = max(len(actions), 1)
     return {"phase": name, "n": len(actions), "ok": len(seconds), "errors": len(reasons),
             "reasons": reasons, "seconds": sorted(seconds), "runs": runs,
-            "cpu_per_action": cpu / n, "clients_cpu_per_action": (machine - cpu) / n,
+            "cpu_per_action": cpu / n, "worker_cpu_per_action": worker / n,
+            "loop_cpu_per_action": loop / n,
+            "clients_cpu_per_action": (machine - cpu) / n,
             "rss_mb": rss, "peak_rss_mb": peak}  # fmt: skip
 
 
@@ -273,7 +302,9 @@ def print_phase(result: dict) -> None:
         f"  {result['phase']:<10} sessions {result['n']:>3}  ok {result['ok']:>3}  "
         f"errors {result['errors']:>2}  p50 {percentile(s, 0.5):7.1f} s  "
         f"p95 {percentile(s, 0.95):7.1f} s  max {max(s, default=float('nan')):7.1f} s  "
-        f"server CPU/action {result['cpu_per_action']:5.2f} s  "
+        f"server CPU/action {result['cpu_per_action']:5.2f} s "
+        f"(model worker {result['worker_cpu_per_action']:4.2f}, event loop "
+        f"{result['loop_cpu_per_action']:4.2f})  "
         f"clients' CPU/action {result['clients_cpu_per_action']:5.2f} s  "
         f"RSS {result['rss_mb']:6.0f} MB (peak {result['peak_rss_mb']:.0f})  "
         f"runs/action {runs:.2f}",
@@ -354,7 +385,17 @@ async def warm_up(url: str, kind: str) -> None:
 def scheduler_alone(counts: list[int], repeats: int) -> None:
     """Aggregate tokens/s of ``count`` concurrent requests through the model's worker:
     the counts are run in turn ``repeats`` times (a drift of the machine's speed then
-    touches each alike) and each count's median run is printed."""
+    touches each alike) and each count's median run is printed; first with decode steps
+    threaded by their rows (a script's default), then on one thread (as the app runs them)."""
+    from llm_core.serving.worker import steps_on_one_thread
+
+    for one, mode in ((False, "threads by rows, as a script"), (True, "one thread, as the app")):
+        print(f"  decode steps on {mode}:", flush=True)
+        steps_on_one_thread(one)
+        _scheduler_runs(counts, repeats)
+
+
+def _scheduler_runs(counts: list[int], repeats: int) -> None:
     from llm_core.generation.generate import build_prompt_ids
     from llm_core.generation.sampling import GenerationSettings
     from llm_core.models.loading import load_model
@@ -380,7 +421,7 @@ def scheduler_alone(counts: list[int], repeats: int) -> None:
         rates[count] = tokens / seconds
         every = " ".join(f"{t / s:.1f}" for s, t in runs[count])
         print(
-            f"  {count:>3} concurrent  {tokens:>5} tokens in {seconds:6.1f} s  "
+            f"    {count:>3} concurrent  {tokens:>5} tokens in {seconds:6.1f} s  "
             f"{rates[count]:7.1f} tokens/s  x{rates[count] / rates[counts[0]]:.1f} of "
             f"{counts[0]}  (median of {repeats}: {every})",
             flush=True,

@@ -124,7 +124,8 @@ def _lowest(dtype: torch.dtype) -> float:
 class _Block:
     """One decoder layer's parts, each linear layer as a [row, in] -> [row, out] call."""
 
-    def __init__(self, layer: Any) -> None:
+    def __init__(self, layers: Any, index: int) -> None:
+        layer = layers[index]
         attention, mlp = layer.self_attn, layer.mlp
         self.input_norm, self.post_norm = layer.input_layernorm, layer.post_attention_layernorm
         self.scaling = float(attention.scaling)
@@ -132,41 +133,64 @@ class _Block:
         self.v, self.o = row_linear(attention.v_proj), row_linear(attention.o_proj)
         self.gate, self.up = row_linear(mlp.gate_proj), row_linear(mlp.up_proj)
         self.down, self.act = row_linear(mlp.down_proj), mlp.act_fn
-        # (parent, name, layer): still_fits checks each layer is still its parent's
-        self.places = [
-            (attention, name, getattr(attention, name))
-            for name in ("q_proj", "k_proj", "v_proj", "o_proj")
-        ]
-        self.places += [(mlp, name, getattr(mlp, name))
-                        for name in ("gate_proj", "up_proj", "down_proj")]  # fmt: skip
+        # (parent, name, child) of every part read here: see _Shape.still_fits
+        self.places: list[tuple[Any, str, Any]] = [(layers, str(index), layer)]
+        self.places += [(layer, name, getattr(layer, name)) for name in _LAYER_PARTS]
+        self.places += [(attention, name, getattr(attention, name)) for name in _ATTENTION_PARTS]
+        self.places += [(mlp, name, getattr(mlp, name)) for name in _MLP_PARTS]
+
+
+_LAYER_PARTS = ("self_attn", "mlp", "input_layernorm", "post_attention_layernorm")
+_ATTENTION_PARTS = ("q_proj", "k_proj", "v_proj", "o_proj")
+_MLP_PARTS = ("gate_proj", "up_proj", "down_proj", "act_fn")
+ATTENTION_IMPLEMENTATIONS = ("eager", "sdpa")  # the same softmax(QK^T / sqrt(d) + mask) V
 
 
 class _Shape:
     """What ``lean_decode_step`` reads of a model, found once per model."""
 
-    def __init__(self, model: Any, blocks: list[_Block]) -> None:
+    def __init__(self, model: Any, layers: Any) -> None:
         inner = model.base_model
-        self.blocks = blocks
+        self.blocks = [_Block(layers, index) for index in range(len(layers))]
         self.embed, self.rotary, self.final_norm = inner.embed_tokens, inner.rotary_emb, inner.norm
-        self.head_layer = head = model.get_output_embeddings()
+        head = model.get_output_embeddings()
         self.head: Callable = row_linear(head)
-        config = model.config
+        self.config = config = model.config
         self.n_heads, self.n_kv_heads = config.num_attention_heads, config.num_key_value_heads
         self.d_head = getattr(config, "head_dim", None) or config.hidden_size // self.n_heads
-        self.places = [place for block in blocks for place in block.places]
-        self.modules = [m for layer in decoder_layers(model) for m in layer.modules()]
+        self.head_layer = head  # checked against the model's own at every step
+        self.places = [(inner, name, getattr(inner, name)) for name in _MODEL_PARTS]
+        self.places.append((inner, "layers", layers))
+        self.places += [place for block in self.blocks for place in block.places]
+        self.inner = inner  # parts only, never the model itself (see _SHAPES)
 
     def still_fits(self, model: Any) -> bool:
-        """Every linear layer still the model's own, plain (not swapped for a LoRA or
-        int8 one, no forward of its own), and no hooks: checked every step (~0.1 ms),
-        since this path calls no module's forward."""
-        head = self.head_layer  # (the model itself is not kept: see _SHAPES)
-        if model._modules.get("lm_head") is not head or not is_plain_linear(head):
+        """Checked every step (~0.3 ms), since this path calls no module's forward: every
+        part read here is still where it was (nothing swapped for a LoRA, int8 or wrapped
+        one), linear layers are plain, no part has a forward of its own or hooks, and the
+        config still asks for eager (or sdpa) attention over all its layers."""
+        config = self.config
+        if model.config is not config or model.base_model is not self.inner:
             return False
-        return all(
-            parent._modules.get(name) is layer and is_plain_linear(layer)
-            for parent, name, layer in self.places
-        ) and not any(_has_hooks(module) for module in self.modules)
+        if getattr(config, "_attn_implementation", "eager") not in ATTENTION_IMPLEMENTATIONS:
+            return False
+        if config.num_hidden_layers != len(self.blocks) or _has_hooks(model):
+            return False
+        head = self.head_layer
+        if model._modules.get("lm_head") is not head or _has_hooks(head):
+            return False
+        if not is_plain_linear(head):
+            return False
+        for parent, name, child in self.places:
+            if parent._modules.get(name) is not child or _has_hooks(child):
+                return False
+            linear = name in _ATTENTION_PARTS or name in _MLP_PARTS[:3]
+            if not is_plain_linear(child) if linear else "forward" in vars(child):
+                return False
+        return not _has_hooks(self.inner)
+
+
+_MODEL_PARTS = ("embed_tokens", "rotary_emb", "norm")
 
 
 # transformers puts these on a model's layers at its first forward with output_attentions
@@ -193,7 +217,7 @@ def _lean_shape(model: Any) -> _Shape | None:
         norms = [inner.norm] + [n for layer in layers for n in _norms_of(layer)]
         if not layers or not all(_is_lean_layer(layer) for layer in layers):
             return None
-        if not all(_named(n, "RMSNorm") and not vars(n).get("forward") for n in norms):
+        if not all(_named(norm, "RMSNorm") for norm in norms):
             return None
         if not _named(inner.rotary_emb, "RotaryEmbedding"):
             return None
@@ -201,8 +225,8 @@ def _lean_shape(model: Any) -> _Shape | None:
             return None
         if model._modules.get("lm_head") is not model.get_output_embeddings():
             return None
-        return _Shape(model, [_Block(layer) for layer in layers])
-    except (AttributeError, TypeError, ValueError):
+        return _Shape(model, layers)
+    except Exception:  # noqa: BLE001 - any model this cannot read takes transformers' forward
         return None
 
 

@@ -188,7 +188,8 @@ class ModelWorker:
                 running = self._current.ticket
                 elapsed = time.monotonic() - (running.started or time.monotonic())
                 eta += max(self._cost(running.label) - elapsed, 0.0)
-            if self._batch is not None and len(self._batch):
+            batch = self._batch  # read once: the worker sets it without the condition
+            if batch is not None and len(batch):
                 eta += self._cost("step")
             n_ahead = len(ahead) + (self._current is not None)
             return QueuePlace(n_ahead, eta if self._costs else None)
@@ -317,9 +318,9 @@ class ModelWorker:
         try:
             results = self._batch.step(all_threads=not _STEPS_ON_ONE_THREAD.is_set())
         except Exception as error:  # the whole step failed: every row's request with it
+            self._batch = None  # first: no drop (a copy of the cache) per failed request
             for request in list(self._active):
                 self._fail(request, error)
-            self._batch = None
             return
         self.counts["steps"] += 1
         self.counts["rows_stepped"] += len(results)
@@ -346,8 +347,12 @@ class ModelWorker:
             touched[id(request)] = request
         for key, request in touched.items():
             if key not in ending and all(r.done for r in request.rows):
-                result = collect_result(loaded, request.ids, request.settings, request.steps)
-                ending[key] = (request, result, None)
+                try:
+                    result = collect_result(loaded, request.ids, request.settings, request.steps)
+                except Exception as error:  # this request alone fails
+                    ending[key] = (request, None, error)
+                else:
+                    ending[key] = (request, result, None)
         leaving = [row for row, _ in results if row.done or row.owner.ticket.done]
         self._end_all(list(ending.values()), leaving)
 

@@ -94,6 +94,32 @@ def test_only_models_it_describes_exactly_take_the_lean_step(tiny_models):
     assert not can_step_lean(model)  # swapped (LoRA, int8): not the layer it knew
     attention.v_proj = original
     assert can_step_lean(model)
+    layer = model.model.layers[1]
+    wrapped = layer.self_attn
+    layer.self_attn = torch.nn.Sequential(wrapped)  # a wrapper above the linear layers
+    assert not can_step_lean(model)
+    layer.self_attn = wrapped
+    norm = model.model.norm
+    handle = norm.register_forward_pre_hook(lambda *_: None)  # outside the layers
+    assert not can_step_lean(model)
+    handle.remove()
+    norm.forward = norm.forward
+    assert not can_step_lean(model)
+    del norm.forward
+    model.config._attn_implementation = "flex_attention"
+    assert not can_step_lean(model)
+    model.config._attn_implementation = "eager"
+    assert can_step_lean(model)
+
+
+def test_a_model_it_cannot_read_takes_the_models_forward():
+    import torch
+
+    class NoLayers(torch.nn.Module):  # decoder_layers raises UnsupportedModelError
+        base_model = torch.nn.Module()
+
+    assert not can_step_lean(NoLayers())
+    assert not can_step_lean(torch.nn.Linear(2, 2))
 
 
 def test_a_batch_with_a_hooked_layer_runs_the_models_forward(tiny_models, monkeypatch):

@@ -27,18 +27,18 @@ import functools
 
 
 @functools.cache
-def _libc():
+def c_library() -> ctypes.CDLL | None:
+    """The C library (glibc's calls are looked up on it), or None where none loads."""
     try:
-        library = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return library if hasattr(library, "malloc_trim") else None
-    except OSError:  # not glibc (macOS, musl without it): nothing to trim
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
         return None
 
 
 def trim_heap() -> bool:
     """Return the C heap's free pages to the system; False where there is no glibc."""
-    library = _libc()
-    if library is None:
+    library = c_library()
+    if library is None or not hasattr(library, "malloc_trim"):  # macOS, musl: no trim
         return False
     library.malloc_trim(0)
     return True
@@ -52,7 +52,7 @@ _M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 def fix_mmap_threshold() -> bool:
     """Pin glibc's mmap threshold at ``MMAP_THRESHOLD_BYTES`` for this process (see the
     module doc), once; False where there is no glibc."""
-    library = _libc()
+    library = c_library()
     if library is None or not hasattr(library, "mallopt"):
         return False
     return bool(library.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))

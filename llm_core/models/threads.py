@@ -52,11 +52,8 @@ def name_this_thread(name: str) -> None:
     """Give the calling thread ``name`` as the operating system shows it (Linux: 15 bytes,
     in /proc/<pid>/task/<tid>/comm), so its CPU can be told apart from the pages'; the
     intra-op threads it starts later inherit it. Nothing happens elsewhere."""
-    import ctypes
-    import ctypes.util
+    from llm_core.models.memory import c_library
 
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
+    library = c_library()
+    if library is not None and hasattr(library, "prctl"):  # Linux
+        library.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME

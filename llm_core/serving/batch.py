@@ -166,8 +166,8 @@ class DecodeBatch:
 
     def step(self, all_threads: bool = False) -> list[tuple[Row, GenerationStep | Exception]]:
         """One decode step of every row: feed its last token, choose its next. On one
-        thread unless ``all_threads`` (``llm_core.models.threads``: the worker passes it
-        when no other work of the process needs the second core)."""
+        thread unless ``all_threads`` (then ``threads_for`` its rows): the worker passes
+        it unless the app asked for one (``steps_on_one_thread``)."""
         import torch
 
         _give_room(self.cache)
@@ -337,9 +337,8 @@ def _roomy() -> type:
             # Keys or values set from outside (a drop, a join) let go of the buffers at
             # once: held until the next update, every layer's old buffers stayed beside
             # the new tensors (~130 MB more at 30 rows of SmolLM2 after each drop).
-            views = self.__dict__.get("views")
-            ours = views is not None and value is views[0 if name == "keys" else 1]
-            if name in ("keys", "values") and views is not None and not ours:
+            views = self.__dict__.get("views") if name in ("keys", "values") else None
+            if views is not None and value is not views[0 if name == "keys" else 1]:
                 self.__dict__["buffers"] = self.__dict__["views"] = None
             super().__setattr__(name, value)
 

@@ -254,7 +254,12 @@ def entropy(probs: torch.Tensor) -> torch.Tensor:
     """Entropy in nats of [batch, d_vocab] probabilities -> [batch] (0 log 0 counts as 0)."""
     import torch
 
-    return torch.special.entr(probs).sum(-1)  # entr(p) = -p log p, and 0 at p = 0
+    # -p log p with log's argument raised to the smallest normal float, so 0 log 0 = 0 and
+    # a NaN stays NaN: torch.special.entr's value (a difference below 1e-42 per token)
+    # at a quarter of its time (entr is not vectorised on this CPU build: 11 ms on 30 x
+    # SmolLM2's 49,152 tokens, one thread, against 2.7).
+    tiny = torch.finfo(probs.dtype).tiny
+    return (probs * probs.clamp_min(tiny).log_()).sum(-1).neg_()
 
 
 def rank_of(probs: torch.Tensor | np.ndarray, token_id: int) -> int:

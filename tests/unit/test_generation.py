@@ -203,6 +203,51 @@ def test_step_through_choice_and_rank_come_from_the_distribution(models):
         dist.rank_of(10**9)
 
 
+def test_choice_of_rows_with_ties_zeros_and_draws_equals_the_plain_computation(models):
+    """choose_tokens reads the greedy token from the top-k and ranks only drawn rows:
+    the same as argmax (first of equal tokens), 1 + tokens more likely, and entr."""
+    from llm_core.generation.choosing import Chooser, choose_tokens
+    from llm_core.generation.sampling import entropy
+    from llm_core.text.pieces import PieceDecoder
+
+    tokenizer = models["llama"].tokenizer
+    d_vocab = len(tokenizer)
+    logits = torch.randn(5, d_vocab, generator=torch.Generator().manual_seed(0))
+    logits[0, [7, 3, 11]] = 20.0  # a three-way tie at the top: argmax takes 3
+    logits[1, 5] = 30.0
+    logits[1, 6:] = -200.0  # probabilities exactly 0: 0 log 0 counts as 0
+    logits[2, [4, 9]] = 12.0  # a tie at the top, sampled
+    settings = [
+        GenerationSettings(n_alternatives=3),
+        GenerationSettings(n_alternatives=0),
+        GenerationSettings(do_sample=True, seed=1, temperature=1.5, n_alternatives=1),
+        GenerationSettings(do_sample=True, seed=2, top_k=40),
+        GenerationSettings(repetition_penalty=1.3),
+    ]
+    choosers = [
+        Chooser([1, 2, 3], s, torch.Generator().manual_seed(n), 0, 0, PieceDecoder(tokenizer))
+        for n, s in enumerate(settings)
+    ]
+    with torch.inference_mode():
+        steps = choose_tokens(tokenizer, logits, choosers)
+    before = logits.clone()
+    before[4] = penalise_repetition(logits[4:5], torch.tensor([[1, 2, 3]]), 1.3)[0]
+    before = before.softmax(-1)
+    assert before[1].eq(0).any()
+    assert steps[0].token_id == 3 and steps[1].token_id == 5
+    assert steps[4].token_id == int(before[4].argmax())
+    for row, step in enumerate(steps):
+        probs = before[row]
+        assert step.rank == int((probs > probs[step.token_id]).sum()) + 1
+        assert step.prob == pytest.approx(float(probs[step.token_id]), abs=1e-7)
+        assert step.entropy == pytest.approx(float(torch.special.entr(probs).sum()), abs=1e-5)
+    assert steps[2].token_id == 9 and steps[2].rank == 1  # drew the later of two tied tokens
+    assert steps[3].rank > 1  # a draw below the top is ranked
+    assert [len(step.top_before) for step in steps] == [3, 0, 1, 10, 10]
+    nan = entropy(torch.tensor([[0.5, 0.5, 0.0], [float("nan"), 0.5, 0.5]]))
+    assert nan[0] == pytest.approx(np.log(2)) and torch.isnan(nan[1])
+
+
 # ---------------------------------------------------------------------------- sampling
 
 

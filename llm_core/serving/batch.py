@@ -132,11 +132,19 @@ class DecodeBatch:
 
     def join(self, rows: Sequence[Row]) -> list[tuple[Row, GenerationStep | Exception]]:
         """Prefill ``rows`` (left-padded, in groups of similar lengths: see
-        ``prefill_groups``), take each one's first token, and add them to the batch."""
-        results = []
+        ``prefill_groups``), take each one's first token, and add them to the batch. All
+        or nothing: if a pass raises, the rows earlier passes added leave before it
+        propagates (a caller retries with new rows: these took their first token)."""
+        results, joined = [], []
         lengths = [len(row.context) for row in rows]
-        for group in prefill_groups(lengths, PREFILL_OVERHEAD_TOKENS):
-            results += self._join_group([rows[i] for i in group])
+        try:
+            for group in prefill_groups(lengths, PREFILL_OVERHEAD_TOKENS):
+                members = [rows[i] for i in group]
+                results += self._join_group(members)
+                joined += members
+        except BaseException:
+            self.drop(joined)
+            raise
         return results
 
     def _join_group(self, rows: Sequence[Row]) -> list[tuple[Row, GenerationStep | Exception]]:

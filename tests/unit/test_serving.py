@@ -219,6 +219,34 @@ def test_a_join_in_several_prefill_passes_equals_each_alone(models, arch, monkey
         assert_same_steps(alone[k], got[k])
 
 
+def test_a_prefill_pass_failing_after_others_merged_leaves_no_row_behind(models, monkeypatch):
+    """Three prompts joining in three passes; the second pass fails once. The worker
+    retries each request alone: the rows the first pass had merged must not stay in the
+    batch (their tickets would get every step twice)."""
+    monkeypatch.setattr(batch_module, "PREFILL_OVERHEAD_TOKENS", 0)
+    loaded = models["llama"]
+    ids = [ids_of(loaded, text) for text in PROMPTS]
+    assert len({len(prompt) for prompt in ids}) == 3
+    forward, passes = DecodeBatch._forward, []
+
+    def second_prefill_fails(self, rows, *args):
+        if args[-1] is None:  # no cache yet: a prefill pass
+            passes.append(len(rows))
+            if len(passes) == 2:
+                raise RuntimeError("this prefill pass broke")
+        return forward(self, rows, *args)
+
+    monkeypatch.setattr(DecodeBatch, "_forward", second_prefill_fails)
+    settings = GenerationSettings(max_new_tokens=6, stop_at_eos=False)
+    worker = worker_for(loaded)
+    tickets = worker.submit_generations(ids, settings)
+    for prompt, ticket in zip(ids, tickets, strict=True):
+        result = ticket.result(WAIT_S)
+        assert [step.index for step in result.steps] == list(range(6))
+        assert result.token_ids == generate(loaded, prompt, settings).token_ids
+    assert passes[:2] == [1, 1] and len(passes) == 5  # two passes, then each alone
+
+
 def test_worker_results_equal_alone_with_several_sampled_sequences(models):
     loaded = models["llama"]
     ids = [ids_of(loaded, text) for text in PROMPTS]

@@ -22,6 +22,12 @@ so its logits and attention rows are transformers' up to float rounding (tests c
 both on tiny Llama and Qwen2 models and on the default model). Query head ``h`` reads
 key/value head ``h // (n_heads / n_kv_heads)``, as ``repeat_kv`` lays them out.
 
+The layers and the head run as one TorchScript call (``llm_core.models.decode_layers``:
+the same operations, values equal bit for bit, and the GIL given up once a step rather
+than at each of ~1,500 torch calls, which page threads of the same process made costly)
+when the cache's layers keep room to write into (the decode batch's) and the MLPs use
+SiLU; otherwise the Python loop below runs them.
+
 Only models that are exactly this (``can_step_lean``) take it: Llama and Qwen2
 decoder layers with full attention, RMSNorms, and plain float32 linear layers with no
 forward of their own (LoRA, int8 or hooked layers take transformers' forward).
@@ -34,7 +40,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from llm_core.models.anatomy import decoder_layers
-from llm_core.models.kernels import is_plain_linear, row_linear
+from llm_core.models.kernels import is_plain_linear, onednn_linear, row_linear
 
 if TYPE_CHECKING:  # torch loads lazily
     import torch
@@ -77,6 +83,9 @@ def lean_decode_step(
     cos, sin = shape.rotary(x, positions[:, None])  # [row, 1, d_head]
     padding = torch.zeros(mask.shape, dtype=x.dtype).masked_fill_(mask == 0, _lowest(x.dtype))
     padding = padding.view(n_rows, 1, 1, -1)  # [row, 1, 1, key_pos], added to every head
+    scripted = _scripted_step(shape, cache, x, cos, sin, padding, capture)
+    if scripted is not None:
+        return scripted
     kept = []
     for index, block in enumerate(shape.blocks):
         h = _rms_norm(x, block.input_norm)
@@ -96,6 +105,54 @@ def lean_decode_step(
         h = _rms_norm(x, block.post_norm)
         x = x + block.down(block.act(block.gate(h)) * block.up(h))
     logits = shape.head(_rms_norm(x, shape.final_norm))
+    return logits, (torch.stack(kept, dim=1) if capture else None)
+
+
+def _scripted_step(
+    shape: _Shape,
+    cache: Any,
+    x: torch.Tensor,
+    cos: torch.Tensor,
+    sin: torch.Tensor,
+    padding: torch.Tensor,
+    capture: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """The layers and head in one TorchScript call (``decode_layers``: the GIL is given up
+    once, not at each of ~1,500 operations), or None when this torch cannot script it,
+    the MLPs' activation is not SiLU, or the cache's layers keep no room to write into
+    (``room``/``filled``: ``llm_core.serving.batch``'s roomy layers)."""
+    import torch
+
+    from llm_core.models import decode_layers
+
+    function = decode_layers.scripted()
+    layers = cache.layers
+    if function is None or not shape.silu or not all(hasattr(la, "room") for la in layers):
+        return None
+    rooms = [layer.room(1) for layer in layers]  # (keys, values, columns used) of each
+    used = rooms[0][2]
+    if any(room[2] != used for room in rooms):
+        return None
+    norms, eps, weights, biases = [], [], [], []
+    for block in shape.blocks:
+        for norm in (block.input_norm, block.post_norm):
+            norms.append(norm.weight)
+            eps.append(float(norm.variance_epsilon))
+        for linear in block.linears:
+            weights.append(linear.weight)
+            biases.append(linear.bias)
+    norms.append(shape.final_norm.weight)
+    eps.append(float(shape.final_norm.variance_epsilon))
+    weights.append(shape.head_layer.weight)
+    biases.append(shape.head_layer.bias)
+    logits, kept = decode_layers.run(
+        function, x, cos, sin, padding, norms, eps, weights, biases,
+        [room[0] for room in rooms], [room[1] for room in rooms], used,
+        [block.scaling for block in shape.blocks], shape.n_kv_heads,
+        shape.n_heads // shape.n_kv_heads, shape.d_head, capture, onednn_linear() is not None,
+    )  # fmt: skip
+    for layer in layers:
+        layer.filled(used + 1)
     return logits, (torch.stack(kept, dim=1) if capture else None)
 
 
@@ -133,6 +190,8 @@ class _Block:
         self.v, self.o = row_linear(attention.v_proj), row_linear(attention.o_proj)
         self.gate, self.up = row_linear(mlp.gate_proj), row_linear(mlp.up_proj)
         self.down, self.act = row_linear(mlp.down_proj), mlp.act_fn
+        self.linears = (attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj)
+        self.linears += (mlp.gate_proj, mlp.up_proj, mlp.down_proj)  # decode_layers' order
         # (parent, name, child, is a linear layer) of every part read here: see still_fits
         self.places: list[tuple[Any, str, Any, bool]] = [(layers, str(index), layer, False)]
         self.places += [(layer, name, getattr(layer, name), False) for name in _LAYER_PARTS]
@@ -162,6 +221,7 @@ class _Shape:
         self.n_heads, self.n_kv_heads = config.num_attention_heads, config.num_key_value_heads
         self.d_head = getattr(config, "head_dim", None) or config.hidden_size // self.n_heads
         self.head_layer = head  # checked against the model's own at every step
+        self.silu = all(_is_silu(block.act) for block in self.blocks)  # see _scripted_step
         self.places = [(inner, name, getattr(inner, name), False) for name in _MODEL_PARTS]
         self.places.append((inner, "layers", layers, False))
         self.places += [place for block in self.blocks for place in block.places]
@@ -194,6 +254,16 @@ class _Shape:
 
 
 _MODEL_PARTS = ("embed_tokens", "rotary_emb", "norm")
+
+
+def _is_silu(act: Any) -> bool:
+    """torch's ``SiLU`` or transformers' ``SiLUActivation`` (its forward is ``F.silu``)."""
+    import torch
+
+    kind = type(act)
+    return kind is torch.nn.SiLU or (
+        (kind.__module__, kind.__name__) == ("transformers.activations", "SiLUActivation")
+    )
 
 
 # transformers puts these on a model's layers at its first forward with output_attentions

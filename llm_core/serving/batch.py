@@ -353,11 +353,22 @@ def _roomy() -> type:
         def update(
             self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
         ) -> tuple[torch.Tensor, torch.Tensor]:
-            import torch
-
             if not self.is_initialized:
                 return super().update(key_states, value_states, *args, **kwargs)
-            used, new = self.keys.shape[-2], key_states.shape[-2]
+            new = key_states.shape[-2]
+            keys, values, used = self.room(new)
+            keys[..., used : used + new, :] = key_states
+            values[..., used : used + new, :] = value_states
+            self.filled(used + new)
+            return self.keys, self.values
+
+        def room(self, new: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+            """(keys buffer, values buffer, columns used): buffers [row, kv_head, column,
+            d_head] with room for ``new`` more columns after the used ones, for a caller
+            that writes them itself (``llm_core.models.decode_step``), then ``filled``."""
+            import torch
+
+            used = self.keys.shape[-2]
             if self.views is None:  # new, or set from outside (see __setattr__)
                 self.buffers = None  # copied into new buffers below
             if self.buffers is None or self.buffers[0].shape[-2] < used + new:
@@ -367,12 +378,13 @@ def _roomy() -> type:
                 buffers[0][..., :used, :] = self.keys
                 buffers[1][..., :used, :] = self.values
                 self.buffers = buffers
-            self.buffers[0][..., used : used + new, :] = key_states
-            self.buffers[1][..., used : used + new, :] = value_states
-            keys = self.buffers[0][..., : used + new, :]
-            values = self.buffers[1][..., : used + new, :]
+            return self.buffers[0], self.buffers[1], used
+
+        def filled(self, used: int) -> None:
+            """The first ``used`` columns of the buffers are the keys and values now."""
+            keys = self.buffers[0][..., :used, :]
+            values = self.buffers[1][..., :used, :]
             self.__dict__.update(keys=keys, values=values, views=(keys, values))  # not "outside"
-            return keys, values
 
     return RoomyLayer
 

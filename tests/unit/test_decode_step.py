@@ -11,7 +11,7 @@ import pytest
 
 from llm_core.generation.generate import build_prompt_ids
 from llm_core.generation.sampling import GenerationSettings
-from llm_core.models import decode_step
+from llm_core.models import decode_layers, decode_step
 from llm_core.models.decode_step import can_step_lean, lean_decode_step
 from llm_core.serving import batch as batch_module
 from llm_core.serving.batch import DecodeBatch, new_row
@@ -36,13 +36,31 @@ def joined_batch(loaded) -> DecodeBatch:
     return batch
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen2"])
-def test_a_lean_step_equals_the_models_own_forward(tiny_models, arch):
+def python_loop_only(monkeypatch) -> None:
+    """No TorchScript: the lean step runs its layers in its Python loop."""
+    monkeypatch.setattr(decode_layers, "scripted", lambda: None)
+
+
+@pytest.fixture
+def scripted_calls(monkeypatch) -> list:
+    """Each call of the scripted layers (``decode_layers.run``) appends one entry."""
+    calls, run = [], decode_layers.run
+    monkeypatch.setattr(decode_layers, "run", lambda *a: calls.append(1) or run(*a))
+    return calls
+
+
+@pytest.mark.parametrize("path", ["scripted", "python"])
+@pytest.mark.parametrize("arch", ["llama", "qwen2"])  # Qwen2: q, k and v have biases
+def test_a_lean_step_equals_the_models_own_forward(
+    tiny_models, arch, path, monkeypatch, scripted_calls
+):
     import torch
 
     loaded = tiny_models[arch]
     model = loaded.model
     assert can_step_lean(model)
+    if path == "python":
+        python_loop_only(monkeypatch)
     with loaded.lock:
         batch = joined_batch(loaded)
         batch_module._give_room(batch.cache)
@@ -51,6 +69,7 @@ def test_a_lean_step_equals_the_models_own_forward(tiny_models, arch):
         mask = torch.cat([batch.mask, torch.ones(len(batch.rows), 1, dtype=torch.long)], 1)
         assert not bool(mask.all())  # some rows are padded
         theirs = copy.deepcopy(batch.cache)
+        scripted_calls.clear()
         with torch.inference_mode():
             expected = model(
                 input_ids=ids, attention_mask=mask, position_ids=positions, cache=theirs,
@@ -59,6 +78,7 @@ def test_a_lean_step_equals_the_models_own_forward(tiny_models, arch):
             logits, attention = lean_decode_step(
                 model, ids[:, 0], positions[:, 0], mask, batch.cache, capture=True
             )
+    assert len(scripted_calls) == (1 if path == "scripted" else 0)
     torch.testing.assert_close(logits, expected.logits[:, -1, :], atol=1e-5, rtol=1e-5)
     want = torch.stack([layer[:, :, -1, :] for layer in expected.attentions], dim=1)
     assert attention.shape == want.shape  # [row, layer, head, key_pos]
@@ -69,6 +89,60 @@ def test_a_lean_step_equals_the_models_own_forward(tiny_models, arch):
     for mine, their in zip(batch.cache.layers, theirs.layers, strict=True):
         torch.testing.assert_close(mine.keys, their.keys, atol=1e-6, rtol=1e-5)
         torch.testing.assert_close(mine.values, their.values, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2"])
+def test_the_scripted_layers_give_the_python_loops_values_exactly(
+    tiny_models, arch, monkeypatch, scripted_calls
+):
+    """Same operations, same kernels: tokens, probabilities, entropies, attention rows and
+    the cache equal bit for bit, step after step, with rows joining and leaving."""
+    import numpy as np
+    import torch
+
+    loaded = tiny_models[arch]
+    assert decode_layers.scripted() is not None  # this torch scripts it
+    made = {}
+    for path in ("scripted", "python"):
+        if path == "python":
+            python_loop_only(monkeypatch)
+        with loaded.lock:
+            batch = joined_batch(loaded)
+            steps = [batch.step() for _ in range(3)]
+            batch.drop(batch.rows[1:2])  # a row leaves: the cache is copied, room again
+            steps += [batch.step() for _ in range(3)]
+        made[path] = (steps, [(layer.keys, layer.values) for layer in batch.cache.layers])
+    assert len(scripted_calls) == 2 + 6  # joined_batch's two steps and these six
+    for mine, theirs in zip(made["scripted"][0], made["python"][0], strict=True):
+        for (_, a), (_, b) in zip(mine, theirs, strict=True):
+            assert (a.token_id, a.prob, a.entropy, a.rank) == (b.token_id, b.prob, b.entropy, b.rank)
+            assert np.array_equal(a.attention, b.attention)
+    for (k1, v1), (k2, v2) in zip(made["scripted"][1], made["python"][1], strict=True):
+        assert torch.equal(k1, k2) and torch.equal(v1, v2)
+
+
+def test_another_activation_takes_the_python_loop(tiny_models, scripted_calls):
+    import torch
+
+    model = copy.deepcopy(tiny_models["llama"].model)
+    for layer in model.model.layers:
+        layer.mlp.act_fn = torch.nn.GELU()  # the written-out MLP applies it as it is
+    decode_step._SHAPES.pop(model, None)
+    assert can_step_lean(model)
+    ids, positions = torch.tensor([[5], [7]]), torch.tensor([[3], [2]])
+    mask = torch.tensor([[1, 1, 1, 1], [0, 1, 1, 1]])
+    with torch.inference_mode():
+        prefill = model(input_ids=torch.tensor([[1, 2, 3], [0, 4, 6]]), attention_mask=mask[:, :3])
+        cache = prefill.cache
+        theirs = copy.deepcopy(cache)
+        batch_module._give_room(cache)
+        logits, _ = lean_decode_step(model, ids[:, 0], positions[:, 0], mask, cache, False)
+        expected = model(
+            input_ids=ids, attention_mask=mask, position_ids=positions, cache=theirs,
+            use_cache=True, logits_to_keep=1,
+        ).logits[:, -1, :]  # fmt: skip
+    assert not scripted_calls
+    torch.testing.assert_close(logits, expected, atol=1e-5, rtol=1e-5)
 
 
 def test_only_models_it_describes_exactly_take_the_lean_step(tiny_models):

@@ -67,14 +67,16 @@ def choose_tokens(
         if row in after:
             drawn = torch.multinomial(after[row][0], 1, generator=chooser.generator)
             tokens[row] = int(drawn)
-    chosen = torch.tensor(tokens)[:, None]  # [row, 1]
-    probs = before.gather(1, chosen)  # [row, 1]
-    ranks = _ranks(before, probs[:, 0], [row in after for row in range(len(choosers))])
+    chosen = before.gather(1, torch.tensor(tokens)[:, None])[:, 0]  # [row]
+    ranks = _ranks(before, chosen, [row in after for row in range(len(choosers))])
+    # whole tensors to lists once, not a slice per row: each torch call from Python gives
+    # up the GIL, which the pages of a class sharing the process then hold
+    probs, top_ids, top_values = chosen.tolist(), top_ids.tolist(), top_values.tolist()
     steps = []
     for row, chooser in enumerate(choosers):
         token, k = tokens[row], chooser.settings.n_alternatives
-        top_before = token_probs(texts, top_ids[row, :k].tolist(), top_values[row, :k].tolist())
-        prob, entropy_after, top_after = float(probs[row]), entropies[row], top_before
+        top_before = token_probs(texts, top_ids[row][:k], top_values[row][:k])
+        prob, entropy_after, top_after = probs[row], entropies[row], top_before
         prob_after = prob
         if row in after:
             row_after, entropy_after, (values, ids) = after[row]

@@ -65,16 +65,20 @@ def decode_layers(
     d_head: int,
     capture: bool,
     onednn: bool,
-) -> tuple[torch.Tensor, list[torch.Tensor]]:
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
     """Embedded rows ``x`` [row, d_model] -> (logits [row, d_vocab], the attention of each
     layer [row, head, key_pos] if ``capture``). Per layer ``i``: ``norms[2i]``,
     ``norms[2i + 1]`` (and ``eps``) its two RMSNorms, ``weights`` and ``biases`` from
     ``7i`` its q, k, v, o, gate, up and down layers (SiLU between gate and up);
     ``norms[-1]`` and ``weights[-1]`` the final norm and the head. ``keys[i]`` and
     ``values[i]`` [row, kv_head, column, d_head] hold ``used`` columns and room for one
-    more: the new key and value are written there."""
+    more: the new key and value are written there. Also returns each layer's keys and
+    values now ([row, kv_head, used + 1, d_head] views of the buffers): taken here, so
+    the caller slices nothing (each slice from Python gives up the GIL too)."""
     n_rows = x.shape[0]
     kept: list[torch.Tensor] = []
+    all_keys: list[torch.Tensor] = []
+    all_values: list[torch.Tensor] = []
     for i in range(len(keys)):
         w = 7 * i  # q, k, v, o, gate, up, down
         h = _rms_norm(x, norms[2 * i], eps[2 * i])
@@ -86,6 +90,8 @@ def decode_layers(
         values[i][:, :, used : used + 1, :] = v
         layer_keys = keys[i][:, :, : used + 1, :]
         layer_values = values[i][:, :, : used + 1, :]
+        all_keys.append(layer_keys)
+        all_values.append(layer_values)
         scores = torch.matmul(q.view(n_rows, n_kv, group, d_head), layer_keys.transpose(2, 3))
         scores = scores * scaling[i] + padding
         attention = torch.softmax(scores, dim=-1, dtype=torch.float32)
@@ -98,7 +104,7 @@ def decode_layers(
         up = _linear(h, weights[w + 5], biases[w + 5], onednn)
         x = x + _linear(gate * up, weights[w + 6], biases[w + 6], onednn)
     h = _rms_norm(x, norms[-1], eps[-1])
-    return _linear(h, weights[-1], biases[-1], onednn), kept
+    return _linear(h, weights[-1], biases[-1], onednn), kept, all_keys, all_values
 
 
 @functools.cache

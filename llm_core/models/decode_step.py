@@ -145,14 +145,14 @@ def _scripted_step(
     eps.append(float(shape.final_norm.variance_epsilon))
     weights.append(shape.head_layer.weight)
     biases.append(shape.head_layer.bias)
-    logits, kept = decode_layers.run(
+    logits, kept, keys, values = decode_layers.run(
         function, x, cos, sin, padding, norms, eps, weights, biases,
         [room[0] for room in rooms], [room[1] for room in rooms], used,
         [block.scaling for block in shape.blocks], shape.n_kv_heads,
         shape.n_heads // shape.n_kv_heads, shape.d_head, capture, onednn_linear() is not None,
     )  # fmt: skip
-    for layer in layers:
-        layer.filled(used + 1)
+    for layer, layer_keys, layer_values in zip(layers, keys, values, strict=True):
+        layer.filled(layer_keys, layer_values)
     return logits, (torch.stack(kept, dim=1) if capture else None)
 
 

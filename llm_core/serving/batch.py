@@ -235,12 +235,15 @@ class DecodeBatch:
     ) -> list[tuple[Row, GenerationStep | Exception]]:
         import torch
 
+        # numpy from here: each torch call from Python gives up the GIL (see
+        # llm_core.models.decode_layers), two per row here at 30 rows was 60 more
+        attention = attention.numpy() if attention is not None else None
+        own = mask.numpy().astype(bool)  # [row, column]: this row's own keys
         choosers = []
         for i, row in enumerate(rows):
             kept = None
             if attention is not None and row.settings.capture_attention:
-                columns = mask[i].nonzero()[:, 0]  # this row's own keys, in order
-                kept = attention[i][:, :, columns].numpy()  # [layer, head, key_pos]
+                kept = attention[i][:, :, own[i]]  # [layer, head, key_pos], a copy
             choosers.append(
                 Chooser(row.context, row.settings, row.generator, row.sequence, row.index,
                         row.pieces, kept)
@@ -359,7 +362,7 @@ def _roomy() -> type:
             keys, values, used = self.room(new)
             keys[..., used : used + new, :] = key_states
             values[..., used : used + new, :] = value_states
-            self.filled(used + new)
+            self.filled(keys[..., : used + new, :], values[..., : used + new, :])
             return self.keys, self.values
 
         def room(self, new: int) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -380,10 +383,9 @@ def _roomy() -> type:
                 self.buffers = buffers
             return self.buffers[0], self.buffers[1], used
 
-        def filled(self, used: int) -> None:
-            """The first ``used`` columns of the buffers are the keys and values now."""
-            keys = self.buffers[0][..., :used, :]
-            values = self.buffers[1][..., :used, :]
+        def filled(self, keys: torch.Tensor, values: torch.Tensor) -> None:
+            """``keys`` and ``values``, views of the first columns of the buffers (those
+            written), are this layer's now."""
             self.__dict__.update(keys=keys, values=values, views=(keys, values))  # not "outside"
 
     return RoomyLayer

@@ -115,7 +115,12 @@ def test_the_scripted_layers_give_the_python_loops_values_exactly(
     assert len(scripted_calls) == 2 + 6  # joined_batch's two steps and these six
     for mine, theirs in zip(made["scripted"][0], made["python"][0], strict=True):
         for (_, a), (_, b) in zip(mine, theirs, strict=True):
-            assert (a.token_id, a.prob, a.entropy, a.rank) == (b.token_id, b.prob, b.entropy, b.rank)
+            assert (a.token_id, a.prob, a.entropy, a.rank) == (
+                b.token_id,
+                b.prob,
+                b.entropy,
+                b.rank,
+            )
             assert np.array_equal(a.attention, b.attention)
     for (k1, v1), (k2, v2) in zip(made["scripted"][1], made["python"][1], strict=True):
         assert torch.equal(k1, k2) and torch.equal(v1, v2)

@@ -258,8 +258,10 @@ def entropy(probs: torch.Tensor) -> torch.Tensor:
     # a NaN stays NaN: torch.special.entr's value (a difference below 1e-42 per token)
     # at a quarter of its time (entr is not vectorised on this CPU build: 11 ms on 30 x
     # SmolLM2's 49,152 tokens, one thread, against 2.7).
+    if probs.dtype in (torch.float16, torch.bfloat16):  # their smallest normal: too coarse
+        probs = probs.float()
     tiny = torch.finfo(probs.dtype).tiny
-    return (probs * probs.clamp_min(tiny).log_()).sum(-1).neg_()
+    return (probs * probs.clamp_min(tiny).log_()).sum(-1).neg_().add_(0.0)  # -0.0 -> 0.0
 
 
 def rank_of(probs: torch.Tensor | np.ndarray, token_id: int) -> int:

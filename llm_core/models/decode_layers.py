@@ -107,16 +107,29 @@ def decode_layers(
     return _linear(h, weights[-1], biases[-1], onednn), kept, all_keys, all_values
 
 
-@functools.cache
+_FAILED: list[BaseException] = []  # a run that raised (see give_up)
+
+
 def scripted() -> Callable | None:
     """``decode_layers`` compiled by TorchScript (once per process), or None where this
-    torch cannot (see module doc)."""
+    torch cannot script it or a run of it raised (see module doc)."""
+    return None if _FAILED else _compiled()
+
+
+@functools.cache
+def _compiled() -> Callable | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # see module doc
             return torch.jit.script(decode_layers)
     except Exception:  # noqa: BLE001 - no TorchScript here: the Python loop runs
         return None
+
+
+def give_up(error: BaseException) -> None:
+    """The scripted function raised while running (a torch whose kernels or schemas
+    changed under it): the Python loop runs from now on, in this process."""
+    _FAILED.append(error)
 
 
 def run(function: Callable, *args):

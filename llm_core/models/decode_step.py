@@ -118,8 +118,9 @@ def _scripted_step(
     capture: bool,
 ) -> tuple[torch.Tensor, torch.Tensor | None] | None:
     """The layers and head in one TorchScript call (``decode_layers``: the GIL is given up
-    once, not at each of ~1,500 operations), or None when this torch cannot script it,
-    the MLPs' activation is not SiLU, or the cache's layers keep no room to write into
+    once, not at each of ~1,500 operations), or None when this torch cannot script it
+    (or a run of it raised: the Python loop then runs this step and the next ones), the
+    MLPs' activation is not SiLU, or the cache's layers keep no room to write into
     (``room``/``filled``: ``llm_core.serving.batch``'s roomy layers)."""
     import torch
 
@@ -145,12 +146,16 @@ def _scripted_step(
     eps.append(float(shape.final_norm.variance_epsilon))
     weights.append(shape.head_layer.weight)
     biases.append(shape.head_layer.bias)
-    logits, kept, keys, values = decode_layers.run(
-        function, x, cos, sin, padding, norms, eps, weights, biases,
-        [room[0] for room in rooms], [room[1] for room in rooms], used,
-        [block.scaling for block in shape.blocks], shape.n_kv_heads,
-        shape.n_heads // shape.n_kv_heads, shape.d_head, capture, onednn_linear() is not None,
-    )  # fmt: skip
+    try:
+        logits, kept, keys, values = decode_layers.run(
+            function, x, cos, sin, padding, norms, eps, weights, biases,
+            [room[0] for room in rooms], [room[1] for room in rooms], used,
+            [block.scaling for block in shape.blocks], shape.n_kv_heads,
+            shape.n_heads // shape.n_kv_heads, shape.d_head, capture, onednn_linear() is not None,
+        )  # fmt: skip
+    except Exception as error:  # noqa: BLE001 - what it wrote lies past the used columns
+        decode_layers.give_up(error)
+        return None
     for layer, layer_keys, layer_values in zip(layers, keys, values, strict=True):
         layer.filled(layer_keys, layer_values)
     return logits, (torch.stack(kept, dim=1) if capture else None)

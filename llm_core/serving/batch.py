@@ -161,13 +161,22 @@ class DecodeBatch:
         if self.cache is None:
             self.rows, self.cache, self.mask = list(rows), cache, mask
             return
-        width = max(self.n_columns, mask.shape[1])
-        for mine, theirs in zip(self.cache.layers, cache.layers, strict=True):
-            mine.keys = torch.cat([_pad_left(mine.keys, width), _pad_left(theirs.keys, width)])
-            mine.values = torch.cat(
-                [_pad_left(mine.values, width), _pad_left(theirs.values, width)]
-            )
-        self.mask = torch.cat([_pad_left(self.mask, width), _pad_left(mask, width)])
+        n_rows, n_columns = len(self.rows), self.n_columns
+        width = max(n_columns, mask.shape[1])
+        try:  # layer by layer: the old and new caches never coexist whole (~100 MB at 30 rows)
+            for mine, theirs in zip(self.cache.layers, cache.layers, strict=True):
+                mine.keys = torch.cat([_pad_left(mine.keys, width), _pad_left(theirs.keys, width)])
+                mine.values = torch.cat(
+                    [_pad_left(mine.values, width), _pad_left(theirs.values, width)]
+                )
+            self.mask = torch.cat([_pad_left(self.mask, width), _pad_left(mask, width)])
+        except BaseException:  # out of memory midway: the layers merged so far go back
+            for layer in self.cache.layers:
+                if layer.keys.shape[0] != n_rows:
+                    layer.keys = layer.keys[:n_rows, :, width - n_columns :, :]
+                if layer.values.shape[0] != n_rows:
+                    layer.values = layer.values[:n_rows, :, width - n_columns :, :]
+            raise
         self.rows += list(rows)
 
     # ------------------------------------------------------------------ decoding

@@ -126,6 +126,37 @@ def test_the_scripted_layers_give_the_python_loops_values_exactly(
         assert torch.equal(k1, k2) and torch.equal(v1, v2)
 
 
+def test_a_scripted_run_that_raises_hands_over_to_the_python_loop(tiny_models, monkeypatch):
+    """A torch whose kernels changed under the script: that step and the later ones run
+    the Python loop, with the values it gives."""
+    import numpy as np
+
+    loaded = tiny_models["llama"]
+    monkeypatch.setattr(decode_layers, "_FAILED", [])
+    run, scripted, calls = decode_layers.run, decode_layers.scripted, []
+
+    def broken(*args):
+        calls.append(1)
+        raise RuntimeError("a schema changed")
+
+    made = {}
+    for path in ("python", "broken script"):
+        if path == "python":
+            monkeypatch.setattr(decode_layers, "scripted", lambda: None)
+        else:
+            monkeypatch.setattr(decode_layers, "scripted", scripted)
+        with loaded.lock:
+            batch = joined_batch(loaded)  # two steps (scripted, for the second path)
+            monkeypatch.setattr(decode_layers, "run", broken)
+            made[path] = [batch.step() for _ in range(3)]
+            monkeypatch.setattr(decode_layers, "run", run)
+    assert len(calls) == 1 and decode_layers.scripted() is None  # given up at once
+    for mine, theirs in zip(made["broken script"], made["python"], strict=True):
+        for (_, a), (_, b) in zip(mine, theirs, strict=True):
+            assert (a.token_id, a.prob, a.entropy) == (b.token_id, b.prob, b.entropy)
+            assert np.array_equal(a.attention, b.attention)
+
+
 def test_another_activation_takes_the_python_loop(tiny_models, scripted_calls):
     import torch
 

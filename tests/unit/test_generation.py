@@ -212,17 +212,21 @@ def test_choice_of_rows_with_ties_zeros_and_draws_equals_the_plain_computation(m
 
     tokenizer = models["llama"].tokenizer
     d_vocab = len(tokenizer)
-    logits = torch.randn(5, d_vocab, generator=torch.Generator().manual_seed(0))
+    logits = torch.randn(7, d_vocab, generator=torch.Generator().manual_seed(0))
     logits[0, [7, 3, 11]] = 20.0  # a three-way tie at the top: argmax takes 3
     logits[1, 5] = 30.0
     logits[1, 6:] = -200.0  # probabilities exactly 0: 0 log 0 counts as 0
     logits[2, [4, 9]] = 12.0  # a tie at the top, sampled
+    logits[5, [300, 5, 20]] = 25.0  # a three-way tie again, one alternative listed
+    logits[6, 8] = float("nan")  # a broken row: all NaN after the softmax
     settings = [
         GenerationSettings(n_alternatives=3),
         GenerationSettings(n_alternatives=0),
         GenerationSettings(do_sample=True, seed=1, temperature=1.5, n_alternatives=1),
         GenerationSettings(do_sample=True, seed=2, top_k=40),
         GenerationSettings(repetition_penalty=1.3),
+        GenerationSettings(n_alternatives=1),
+        GenerationSettings(n_alternatives=2),
     ]
     choosers = [
         Chooser([1, 2, 3], s, torch.Generator().manual_seed(n), 0, 0, PieceDecoder(tokenizer))
@@ -236,16 +240,20 @@ def test_choice_of_rows_with_ties_zeros_and_draws_equals_the_plain_computation(m
     assert before[1].eq(0).any()
     assert steps[0].token_id == 3 and steps[1].token_id == 5
     assert steps[4].token_id == int(before[4].argmax())
-    for row, step in enumerate(steps):
+    assert steps[5].token_id == 5 and steps[5].top_before[0].token_id in (300, 5, 20)
+    assert steps[6].token_id == int(before[6].argmax()) and steps[6].rank == 1  # as argmax
+    assert np.isnan(steps[6].entropy)
+    for row, step in enumerate(steps[:6]):
         probs = before[row]
         assert step.rank == int((probs > probs[step.token_id]).sum()) + 1
         assert step.prob == pytest.approx(float(probs[step.token_id]), abs=1e-7)
         assert step.entropy == pytest.approx(float(torch.special.entr(probs).sum()), abs=1e-5)
     assert steps[2].token_id == 9 and steps[2].rank == 1  # drew the later of two tied tokens
     assert steps[3].rank > 1  # a draw below the top is ranked
-    assert [len(step.top_before) for step in steps] == [3, 0, 1, 10, 10]
-    nan = entropy(torch.tensor([[0.5, 0.5, 0.0], [float("nan"), 0.5, 0.5]]))
+    assert [len(step.top_before) for step in steps] == [3, 0, 1, 10, 10, 1, 2]
+    nan = entropy(torch.tensor([[0.5, 0.5, 0.0], [float("nan"), 0.5, 0.5], [1.0, 0.0, 0.0]]))
     assert nan[0] == pytest.approx(np.log(2)) and torch.isnan(nan[1])
+    assert str(float(nan[2])) == "0.0"  # not -0.0 (shown as "-0.00")
 
 
 # ---------------------------------------------------------------------------- sampling

@@ -92,6 +92,17 @@ def busy_worker(loaded):
     return worker, release, blocker
 
 
+def recorder(batch, got: dict):
+    """``record(results)``: each row's step into ``got[its owner]``, finished rows dropped."""
+
+    def record(results) -> None:
+        for row, step in results:
+            got[row.owner].append(step)
+        batch.drop([row for row, _ in results if row.done])
+
+    return record
+
+
 def alone_and_rows(loaded) -> tuple[list, list]:
     """The three prompts with mixed settings: each one's steps generated alone, and a
     batch row for each (owner = its index)."""
@@ -131,6 +142,43 @@ def test_rows_joining_and_leaving_mid_batch_equal_each_alone(models, arch):
         assert_same_steps(alone[k], got[k])
 
 
+def test_a_merge_failing_midway_leaves_the_batch_as_it_was(models, monkeypatch):
+    """Out of memory while the joining rows' cache is merged, layer by layer: the layers
+    merged so far go back, and the rows already in the batch decode as if alone."""
+    loaded = models["llama"]
+    alone, rows = alone_and_rows(loaded)
+    got: dict[int, list] = {0: [], 1: []}
+    batch = DecodeBatch(loaded)
+    pad_left, calls = batch_module._pad_left, []
+
+    def failing_pad(tensor, width):
+        calls.append(1)
+        if len(calls) == 7:  # layer 1's values: layer 0 is merged, layer 1's keys too
+            raise MemoryError("out of memory")
+        return pad_left(tensor, width)
+
+    record = recorder(batch, got)
+
+    with loaded.lock:
+        record(batch.join(rows[:2]))
+        record(batch.step())
+        monkeypatch.setattr(batch_module, "_pad_left", failing_pad)
+        with pytest.raises(MemoryError):
+            batch.join(rows[2:])
+        monkeypatch.setattr(batch_module, "_pad_left", pad_left)
+        assert len(calls) == 7 and len(batch) == 2
+        for layer in batch.cache.layers:
+            assert (
+                layer.keys.shape[:3]
+                == layer.values.shape[:3]
+                == (2, *layer.keys.shape[1:2], batch.n_columns)
+            )
+        while len(batch):
+            record(batch.step())
+    for k in range(2):
+        assert_same_steps(alone[k], got[k])
+
+
 @pytest.mark.parametrize("arch", ["llama", "gpt2"])
 def test_decode_steps_write_in_place_into_a_cache_with_room(models, arch, monkeypatch):
     """Each step's keys and values go into the room left in the layer's buffers; a cache
@@ -143,10 +191,7 @@ def test_decode_steps_write_in_place_into_a_cache_with_room(models, arch, monkey
     batch = DecodeBatch(loaded)
     seen = []  # per step: (buffer address, columns used, buffer columns) of layer 0's keys
 
-    def record(results) -> None:
-        for row, step in results:
-            got[row.owner].append(step)
-        batch.drop([row for row, _ in results if row.done])
+    record = recorder(batch, got)
 
     with loaded.lock:
         record(batch.join(rows[:1]))

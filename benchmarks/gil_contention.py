@@ -1,6 +1,7 @@
 """What other Python threads cost a decode step: its CPU time and wall time alone and
 beside page-like threads, with the layers run by TorchScript (the GIL given up once a
-step) and by the Python loop (given up at each of ~1,500 torch calls).
+step) and by Python (the "Python loop": the same function, the GIL given up at each of
+its ~1,500 torch calls).
 
     .venv/bin/python benchmarks/gil_contention.py [--rows 10 30] [--rounds 8] [--work-ms 3]
 

@@ -9,13 +9,14 @@ took its CPU time from 99 to 381 ms; four bursty ones (~80% of a core together, 
 pages of a class) to 140 ms. The worker's share of a class's generation grew as much.
 A TorchScript function runs its operations in C++ and gives the GIL up once for the call.
 
-The same operations as ``decode_step``'s Python loop, in the same order with the same
-kernels (oneDNN's linear where this torch has it, as ``kernels.row_linear``), so the same
-values. It runs in TorchScript's plain interpreter (``optimized_execution(False)``): no
-profiling runs, no fusion, nothing specialised to one shape, since the key length grows
-every step. ``torch.jit.script`` is deprecated in favour of ``torch.compile``, which
-needs a C++ compiler at run time (a deployed app has none): if this torch can no longer
-script it, ``scripted()`` is None and the Python loop runs.
+The operations of transformers' Llama and Qwen2 layers, in the same order, with oneDNN's
+linear where this torch has it (``kernels.onednn_linear``). It runs in TorchScript's
+plain interpreter (``optimized_execution(False)``): no profiling runs, no fusion, nothing
+specialised to one shape, since the key length grows every step. ``torch.jit.script`` is
+deprecated in favour of ``torch.compile``, which needs a C++ compiler at run time (a
+deployed app has none): where this torch can no longer script it, or a scripted run
+raised, ``scripted()`` is None and Python runs ``decode_layers`` itself (the same values,
+bit for bit; the tests compare the two).
 
 Imported by ``decode_step`` on first use (it imports torch). No ``from __future__ import
 annotations`` here: TorchScript reads the annotations as written.
@@ -122,13 +123,13 @@ def _compiled() -> Callable | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # see module doc
             return torch.jit.script(decode_layers)
-    except Exception:  # noqa: BLE001 - no TorchScript here: the Python loop runs
+    except Exception:  # noqa: BLE001 - no TorchScript here: Python runs decode_layers
         return None
 
 
 def give_up(error: BaseException) -> None:
     """The scripted function raised while running (a torch whose kernels or schemas
-    changed under it): the Python loop runs from now on, in this process."""
+    changed under it): Python runs ``decode_layers`` from now on, in this process."""
     _FAILED.append(error)
 
 

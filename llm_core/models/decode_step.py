@@ -6,41 +6,35 @@ a 4-D mask built per pass, the keys and values of every layer copied once per qu
 (``repeat_kv``), module hooks and dispatch, ``(batch, 1, d)`` shapes through every op. On
 SmolLM2 at 30 sequences that was ~30-50 ms of a ~125 ms step on two cores (the other
 ~75 ms: the linear layers). This function runs the same layers in the same order of
-operations on ``[row, d_model]`` tensors:
+operations on ``[row, d_model]`` tensors (the layers and head in
+``llm_core.models.decode_layers``, one TorchScript call):
 
     x = embed(ids)                                               # [row, d_model]
     per layer:  h = rms_norm(x)
                 q, k, v = h Wq, h Wk, h Wv                       # [row, head|kv_head, d_head]
                 q, k = rotary(q, k, position)                    # the model's own cos/sin
-                K, V = cache.update(k, v)                        # [row, kv_head, key_pos, d_head]
+                K, V = the cache with k, v written in its room   # [row, kv_head, key_pos, d_head]
                 a = softmax(q K^T * scale + padding)             # grouped: no copy of K, V
                 x = x + (a V) Wo
-                x = x + down(act(h' Wgate) * h' Wup),  h' = rms_norm(x)
+                x = x + down(silu(h' Wgate) * h' Wup),  h' = rms_norm(x)
     logits = head(rms_norm(x))                                   # [row, d_vocab]
 
 so its logits and attention rows are transformers' up to float rounding (tests compare
 both on tiny Llama and Qwen2 models and on the default model). Query head ``h`` reads
 key/value head ``h // (n_heads / n_kv_heads)``, as ``repeat_kv`` lays them out.
 
-The layers and the head run as one TorchScript call (``llm_core.models.decode_layers``:
-the same operations, values equal bit for bit, and the GIL given up once a step rather
-than at each of ~1,500 torch calls, which page threads of the same process made costly)
-when the cache's layers keep room to write into (the decode batch's) and the MLPs use
-SiLU; otherwise the Python loop below runs them.
-
 Only models that are exactly this (``can_step_lean``) take it: Llama and Qwen2
-decoder layers with full attention, RMSNorms, and plain float32 linear layers with no
-forward of their own (LoRA, int8 or hooked layers take transformers' forward).
+decoder layers with full attention, RMSNorms, SiLU MLPs, and plain float32 linear layers
+with no forward of their own (LoRA, int8 or hooked layers take transformers' forward).
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from llm_core.models.anatomy import decoder_layers
-from llm_core.models.kernels import is_plain_linear, onednn_linear, row_linear
+from llm_core.models.kernels import is_plain_linear, onednn_linear
 
 if TYPE_CHECKING:  # torch loads lazily
     import torch
@@ -68,72 +62,26 @@ def lean_decode_step(
 
     ``ids`` [row]: the tokens fed; ``positions`` [row]: each one's position (tokens
     before it); ``mask`` [row, key_pos] 1 for a row's tokens, 0 for padding, the new
-    column included; ``cache``: a ``DynamicCache`` whose layers' ``update`` takes
-    [row, kv_head, 1, d_head] and returns the keys and values [row, kv_head, key_pos,
-    d_head]. Returns logits [row, d_vocab] and, if ``capture``, the attention of the new
-    token [row, layer, head, key_pos] (rows sum to 1, padding exactly 0). Call under
-    ``torch.inference_mode``."""
-    import torch
+    column included; ``cache``: a ``DynamicCache`` whose layers keep room for the new
+    column (``room``/``filled``: ``llm_core.serving.batch``'s roomy layers). Returns
+    logits [row, d_vocab] and, if ``capture``, the attention of the new token [row,
+    layer, head, key_pos] (rows sum to 1, padding exactly 0). Call under
+    ``torch.inference_mode``.
 
-    shape = _SHAPES[model]
-    n_rows = ids.shape[0]
-    n_kv, d_head = shape.n_kv_heads, shape.d_head
-    group = shape.n_heads // n_kv
-    x = shape.embed(ids)  # [row, d_model]
-    cos, sin = shape.rotary(x, positions[:, None])  # [row, 1, d_head]
-    padding = torch.zeros(mask.shape, dtype=x.dtype).masked_fill_(mask == 0, _lowest(x.dtype))
-    padding = padding.view(n_rows, 1, 1, -1)  # [row, 1, 1, key_pos], added to every head
-    scripted = _scripted_step(shape, cache, x, cos, sin, padding, capture)
-    if scripted is not None:
-        return scripted
-    kept = []
-    for index, block in enumerate(shape.blocks):
-        h = _rms_norm(x, block.input_norm)
-        q = block.q(h).view(n_rows, -1, d_head)  # [row, head, d_head]
-        k = block.k(h).view(n_rows, n_kv, d_head)
-        v = block.v(h).view(n_rows, n_kv, 1, d_head)
-        q, k = _rotated(q, cos, sin), _rotated(k, cos, sin)
-        keys, values = cache.layers[index].update(k.view(n_rows, n_kv, 1, d_head), v)
-        # [row, kv_head, group, d_head] x [row, kv_head, d_head, key_pos]
-        scores = torch.matmul(q.view(n_rows, n_kv, group, d_head), keys.transpose(2, 3))
-        scores = scores * block.scaling + padding
-        weights = torch.softmax(scores, dim=-1, dtype=torch.float32)  # [row, kv, group, key]
-        if capture:
-            kept.append(weights.view(n_rows, n_kv * group, -1))
-        mixed = torch.matmul(weights, values).view(n_rows, -1)  # [row, head x d_head]
-        x = x + block.o(mixed)
-        h = _rms_norm(x, block.post_norm)
-        x = x + block.down(block.act(block.gate(h)) * block.up(h))
-    logits = shape.head(_rms_norm(x, shape.final_norm))
-    return logits, (torch.stack(kept, dim=1) if capture else None)
-
-
-def _scripted_step(
-    shape: _Shape,
-    cache: Any,
-    x: torch.Tensor,
-    cos: torch.Tensor,
-    sin: torch.Tensor,
-    padding: torch.Tensor,
-    capture: bool,
-) -> tuple[torch.Tensor, torch.Tensor | None] | None:
-    """The layers and head in one TorchScript call (``decode_layers``: the GIL is given up
-    once, not at each of ~1,500 operations), or None when this torch cannot script it
-    (or a run of it raised: the Python loop then runs this step and the next ones), the
-    MLPs' activation is not SiLU, or the cache's layers keep no room to write into
-    (``room``/``filled``: ``llm_core.serving.batch``'s roomy layers)."""
+    The layers and head run as one TorchScript call (``decode_layers``: the GIL is given
+    up once, not at each of ~1,500 torch calls); where this torch cannot script it, or a
+    run of it raised, Python runs the same function."""
     import torch
 
     from llm_core.models import decode_layers
 
-    function = decode_layers.scripted()
+    shape = _SHAPES[model]
+    x = shape.embed(ids)  # [row, d_model]
+    cos, sin = shape.rotary(x, positions[:, None])  # [row, 1, d_head]
+    padding = torch.zeros(mask.shape, dtype=x.dtype).masked_fill_(mask == 0, _lowest(x.dtype))
+    padding = padding.view(ids.shape[0], 1, 1, -1)  # [row, 1, 1, key_pos], for every head
     layers = cache.layers
-    if function is None or not shape.silu or not all(hasattr(la, "room") for la in layers):
-        return None
     rooms = [layer.room(1) for layer in layers]  # (keys, values, columns used) of each
-    used = rooms[0][2]
-    if any(room[2] != used for room in rooms):
-        return None
     norms, eps, weights, biases = [], [], [], []
     for block in shape.blocks:
         for norm in (block.input_norm, block.post_norm):
@@ -146,35 +94,22 @@ def _scripted_step(
     eps.append(float(shape.final_norm.variance_epsilon))
     weights.append(shape.head_layer.weight)
     biases.append(shape.head_layer.bias)
+    args = (
+        x, cos, sin, padding, norms, eps, weights, biases,
+        [room[0] for room in rooms], [room[1] for room in rooms], rooms[0][2],
+        [block.scaling for block in shape.blocks], shape.n_kv_heads,
+        shape.n_heads // shape.n_kv_heads, shape.d_head, capture, onednn_linear() is not None,
+    )  # fmt: skip
+    function = decode_layers.scripted()
     try:
-        logits, kept, keys, values = decode_layers.run(
-            function, x, cos, sin, padding, norms, eps, weights, biases,
-            [room[0] for room in rooms], [room[1] for room in rooms], used,
-            [block.scaling for block in shape.blocks], shape.n_kv_heads,
-            shape.n_heads // shape.n_kv_heads, shape.d_head, capture, onednn_linear() is not None,
-        )  # fmt: skip
+        outputs = decode_layers.run(function, *args) if function is not None else None
     except Exception as error:  # noqa: BLE001 - what it wrote lies past the used columns
         decode_layers.give_up(error)
-        return None
+        outputs = None
+    logits, kept, keys, values = outputs or decode_layers.decode_layers(*args)
     for layer, layer_keys, layer_values in zip(layers, keys, values, strict=True):
         layer.filled(layer_keys, layer_values)
     return logits, (torch.stack(kept, dim=1) if capture else None)
-
-
-def _rms_norm(x: torch.Tensor, norm: torch.nn.Module) -> torch.Tensor:
-    """transformers' ``LlamaRMSNorm`` on float32 rows, same operations in the same order."""
-    import torch
-
-    variance = x.pow(2).mean(-1, keepdim=True)
-    return norm.weight * (x * torch.rsqrt(variance + norm.variance_epsilon))
-
-
-def _rotated(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotary position embedding of [row, head, d_head] (``apply_rotary_pos_emb``)."""
-    import torch
-
-    half = x.shape[-1] // 2
-    return x * cos + torch.cat((-x[..., half:], x[..., :half]), dim=-1) * sin
 
 
 def _lowest(dtype: torch.dtype) -> float:
@@ -184,17 +119,13 @@ def _lowest(dtype: torch.dtype) -> float:
 
 
 class _Block:
-    """One decoder layer's parts, each linear layer as a [row, in] -> [row, out] call."""
+    """One decoder layer's parts."""
 
     def __init__(self, layers: Any, index: int) -> None:
         layer = layers[index]
         attention, mlp = layer.self_attn, layer.mlp
         self.input_norm, self.post_norm = layer.input_layernorm, layer.post_attention_layernorm
         self.scaling = float(attention.scaling)
-        self.q, self.k = row_linear(attention.q_proj), row_linear(attention.k_proj)
-        self.v, self.o = row_linear(attention.v_proj), row_linear(attention.o_proj)
-        self.gate, self.up = row_linear(mlp.gate_proj), row_linear(mlp.up_proj)
-        self.down, self.act = row_linear(mlp.down_proj), mlp.act_fn
         self.linears = (attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj)
         self.linears += (mlp.gate_proj, mlp.up_proj, mlp.down_proj)  # decode_layers' order
         # (parent, name, child, is a linear layer) of every part read here: see still_fits
@@ -221,12 +152,10 @@ class _Shape:
         self.blocks = [_Block(layers, index) for index in range(len(layers))]
         self.embed, self.rotary, self.final_norm = inner.embed_tokens, inner.rotary_emb, inner.norm
         head = model.get_output_embeddings()
-        self.head: Callable = row_linear(head)
         self.config = config = model.config
         self.n_heads, self.n_kv_heads = config.num_attention_heads, config.num_key_value_heads
         self.d_head = getattr(config, "head_dim", None) or config.hidden_size // self.n_heads
         self.head_layer = head  # checked against the model's own at every step
-        self.silu = all(_is_silu(block.act) for block in self.blocks)  # see _scripted_step
         self.places = [(inner, name, getattr(inner, name), False) for name in _MODEL_PARTS]
         self.places.append((inner, "layers", layers, False))
         self.places += [place for block in self.blocks for place in block.places]
@@ -300,6 +229,8 @@ def _lean_shape(model: Any) -> _Shape | None:
             for norm in (layer.input_layernorm, layer.post_attention_layernorm)
         ]
         if not layers or not all(_is_lean_layer(layer) for layer in layers):
+            return None
+        if not all(_is_silu(layer.mlp.act_fn) for layer in layers):  # decode_layers' MLP
             return None
         if not all(_named(norm, "RMSNorm") for norm in norms):
             return None

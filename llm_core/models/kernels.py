@@ -122,17 +122,3 @@ def onednn_linear() -> Callable | None:
     except Exception:  # present but refusing these inputs
         return None
     return kernel if agrees else None
-
-
-def row_linear(layer: torch.nn.Module) -> Callable:
-    """``layer`` as a call on [token row, in_features] -> [token row, out_features], on
-    oneDNN where this torch has it, as ``fast_linears``. SmolLM2's linear layers on one
-    thread (median ms, all 211): ``F.linear`` 51 / 141 / 124 at 1 / 10 / 30 rows, oneDNN
-    60 / 83 / 117; a whole decode step written out took the same time either way at 1
-    and 30 rows, and this torch's ``F.linear`` is slow from ~4 to ~16 rows."""
-    import torch
-
-    kernel = onednn_linear()
-    if kernel is not None:
-        return lambda rows: kernel(rows, layer.weight, layer.bias, "none", [], "")
-    return lambda rows: torch.nn.functional.linear(rows, layer.weight, layer.bias)

@@ -114,11 +114,15 @@ def start_server(log_path: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"streamlit did not start (see {log_path})")
 
 
+def _stat_ticks(stat: Path, children: bool) -> int:
+    """utime + stime (+ cutime + cstime with ``children``) of a /proc stat file."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (name)"
+    return sum(int(fields[i]) for i in ((11, 12, 13, 14) if children else (11, 12)))
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its waited-for children, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return _stat_ticks(Path(f"/proc/{pid}/stat"), children=True) / os.sysconf("SC_CLK_TCK")
 
 
 def threads_cpu_seconds(pid: int) -> tuple[float, float]:
@@ -131,10 +135,9 @@ def threads_cpu_seconds(pid: int) -> tuple[float, float]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             name = (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            ticks = _stat_ticks(task / "stat", children=False)
         except OSError:  # the thread ended meanwhile
             continue
-        ticks = int(fields[11]) + int(fields[12])  # utime stime
         if name == WORKER_THREAD_NAME:
             worker += ticks
         elif task.name == str(pid):
